@@ -1,1 +1,14 @@
-pub fn _y() {}
+//! Test support for the whole workspace: the local rig of real emulators.
+//!
+//! - [`moto`]: the moto server (S3, Secrets Manager, EC2, CloudFormation, KMS), shared per test run.
+//! - [`standin`]: our CodePipeline job-API stand-in (PutJobSuccessResult / PutJobFailureResult over the
+//!   real AWS JSON 1.1 protocol, with the documented limits enforced).
+//! - [`rig`]: SDK configs pointed at them, job events, Lambda contexts, zips.
+//! - [`db`]: a private database per test on the local PostgreSQL and MariaDB.
+//! - [`logs`]: captured `tracing` output for "no secret in the logs" assertions.
+
+pub mod db;
+pub mod logs;
+pub mod moto;
+pub mod rig;
+pub mod standin;

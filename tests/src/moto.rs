@@ -1,0 +1,92 @@
+//! The moto server. The test script starts one for the whole run and exports `MOTO_ENDPOINT`; a test run
+//! without it (plain `cargo test`) starts its own on a free port, which stops when the test process exits.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The pinned moto version (the test script installs exactly this).
+pub const MOTO_VERSION: &str = "5.2.5";
+
+#[derive(Debug)]
+pub struct Moto {
+    endpoint: String,
+}
+
+impl Moto {
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+}
+
+/// The shared moto server.
+pub fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| match std::env::var("MOTO_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => Moto { endpoint },
+        _ => start_moto(&[]),
+    })
+}
+
+/// The path of `moto_server`: `MOTO_SERVER_BIN`, the project venv, or PATH.
+pub fn moto_server_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("MOTO_SERVER_BIN") {
+        return bin.into();
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        let venv = PathBuf::from(home).join(".cache/pipeline-gates/venv/bin/moto_server");
+        if venv.exists() {
+            return venv;
+        }
+    }
+    PathBuf::from("moto_server")
+}
+
+/// Starts a private moto server with extra environment (e.g. `INITIAL_NO_AUTH_ACTION_COUNT`). It is
+/// stopped by a watcher when this test process exits.
+pub fn start_moto(env: &[(&str, &str)]) -> Moto {
+    let port = free_port();
+    let bin = moto_server_bin();
+    let script = r#"
+"$1" -H 127.0.0.1 -p "$2" >/dev/null 2>&1 &
+child=$!
+trap 'kill $child 2>/dev/null' EXIT
+while kill -0 "$3" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.5; done
+"#;
+    let mut command = Command::new("bash");
+    command
+        .args(["-c", script, "moto-watch"])
+        .arg(&bin)
+        .arg(port.to_string())
+        .arg(std::process::id().to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start bash to run moto: {e}"));
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let started = Instant::now();
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "moto did not start on {addr} within 30 s (binary: {}). Run ./scripts/test, which installs \
+             moto[server]=={MOTO_VERSION} into ~/.cache/pipeline-gates/venv, or set MOTO_SERVER_BIN.",
+            bin.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Moto {
+        endpoint: format!("http://{addr}"),
+    }
+}
+
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local addr").port()
+}
