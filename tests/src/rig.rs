@@ -93,7 +93,7 @@ pub fn zip_bytes(files: &[(&str, &[u8])]) -> Vec<u8> {
 pub struct ArtifactCreds {
     pub access_key_id: String,
     pub secret_access_key: String,
-    pub session_token: String,
+    pub session_token: Option<String>,
 }
 
 impl Default for ArtifactCreds {
@@ -101,7 +101,7 @@ impl Default for ArtifactCreds {
         Self {
             access_key_id: "ASIAARTIFACTSTORE001".into(),
             secret_access_key: "artifact-store-secret-key".into(),
-            session_token: "artifact-store-session-token".into(),
+            session_token: Some("artifact-store-session-token".into()),
         }
     }
 }
@@ -187,9 +187,11 @@ impl JobEvent {
             data["artifactCredentials"] = json!({
                 "accessKeyId": creds.access_key_id,
                 "secretAccessKey": creds.secret_access_key,
-                "sessionToken": creds.session_token,
                 "expirationTime": u64::try_from(expires).expect("fits"),
             });
+            if let Some(token) = &creds.session_token {
+                data["artifactCredentials"]["sessionToken"] = json!(token);
+            }
         }
         if let Some(key) = &self.encryption_key {
             data["encryptionKey"] = json!({"id": key, "type": "KMS"});
