@@ -63,18 +63,9 @@ impl ZipLimits {
         let mut entries = limits.max_entries as u64;
         env_u64("ARTIFACT_MAX_ENTRIES", &mut entries)?;
         limits.max_entries = usize::try_from(entries).unwrap_or(usize::MAX);
-        env_u64(
-            "ARTIFACT_MAX_TOTAL_BYTES",
-            &mut limits.max_total_uncompressed,
-        )?;
-        env_u64(
-            "ARTIFACT_MAX_ENTRY_BYTES",
-            &mut limits.max_entry_uncompressed,
-        )?;
-        env_u64(
-            "ARTIFACT_MAX_COMPRESSION_RATIO",
-            &mut limits.max_compression_ratio,
-        )?;
+        env_u64("ARTIFACT_MAX_TOTAL_BYTES", &mut limits.max_total_uncompressed)?;
+        env_u64("ARTIFACT_MAX_ENTRY_BYTES", &mut limits.max_entry_uncompressed)?;
+        env_u64("ARTIFACT_MAX_COMPRESSION_RATIO", &mut limits.max_compression_ratio)?;
         Ok(limits)
     }
 }
@@ -111,12 +102,8 @@ pub enum EntryProblem {
 impl fmt::Display for EntryProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::AbsolutePath => {
-                f.write_str("absolute paths are not allowed in an artifact (zip slip)")
-            }
-            Self::ParentComponent => {
-                f.write_str("`..` path components are not allowed in an artifact (zip slip)")
-            }
+            Self::AbsolutePath => f.write_str("absolute paths are not allowed in an artifact (zip slip)"),
+            Self::ParentComponent => f.write_str("`..` path components are not allowed in an artifact (zip slip)"),
             Self::Symlink => f.write_str("symbolic links are not allowed in an artifact"),
             Self::Encrypted => f.write_str("encrypted entries cannot be read"),
             Self::Duplicate => f.write_str("the archive holds two entries with this name"),
@@ -167,14 +154,8 @@ pub enum ArtifactError {
         #[source]
         source: aws_sdk_s3::primitives::ByteStreamError,
     },
-    #[error(
-        "artifact `{artifact}` is {size} bytes; the limit is {limit} bytes (ARTIFACT_MAX_ARCHIVE_BYTES)"
-    )]
-    ArchiveTooLarge {
-        artifact: String,
-        size: u64,
-        limit: u64,
-    },
+    #[error("artifact `{artifact}` is {size} bytes; the limit is {limit} bytes (ARTIFACT_MAX_ARCHIVE_BYTES)")]
+    ArchiveTooLarge { artifact: String, size: u64, limit: u64 },
     #[error("artifact `{artifact}`: local file I/O failed")]
     LocalIo {
         artifact: String,
@@ -187,28 +168,12 @@ pub enum ArtifactError {
         #[source]
         source: zip::result::ZipError,
     },
-    #[error(
-        "artifact `{artifact}` has {count} entries; the limit is {limit} (ARTIFACT_MAX_ENTRIES)"
-    )]
-    TooManyEntries {
-        artifact: String,
-        count: usize,
-        limit: usize,
-    },
-    #[error(
-        "artifact `{artifact}` expands to {total} bytes; the limit is {limit} bytes (ARTIFACT_MAX_TOTAL_BYTES)"
-    )]
-    TooLargeUncompressed {
-        artifact: String,
-        total: u64,
-        limit: u64,
-    },
+    #[error("artifact `{artifact}` has {count} entries; the limit is {limit} (ARTIFACT_MAX_ENTRIES)")]
+    TooManyEntries { artifact: String, count: usize, limit: usize },
+    #[error("artifact `{artifact}` expands to {total} bytes; the limit is {limit} bytes (ARTIFACT_MAX_TOTAL_BYTES)")]
+    TooLargeUncompressed { artifact: String, total: u64, limit: u64 },
     #[error("artifact `{artifact}`, entry {entry:?}: {problem}")]
-    Entry {
-        artifact: String,
-        entry: String,
-        problem: EntryProblem,
-    },
+    Entry { artifact: String, entry: String, problem: EntryProblem },
     #[error("artifact `{artifact}`, entry {entry:?}: reading failed")]
     EntryRead {
         artifact: String,
@@ -262,18 +227,11 @@ fn s3_failure_kind<E: ProvideErrorMetadata>(
             if status == Some(403)
                 || matches!(
                     code,
-                    Some(
-                        "AccessDenied"
-                            | "InvalidAccessKeyId"
-                            | "ExpiredToken"
-                            | "SignatureDoesNotMatch"
-                    )
+                    Some("AccessDenied" | "InvalidAccessKeyId" | "ExpiredToken" | "SignatureDoesNotMatch")
                 )
             {
                 FailureKind::PermissionError
-            } else if reading
-                && (status == Some(404) || matches!(code, Some("NoSuchKey" | "NoSuchBucket")))
-            {
+            } else if reading && (status == Some(404) || matches!(code, Some("NoSuchKey" | "NoSuchBucket"))) {
                 FailureKind::RevisionUnavailable
             } else if status.is_some_and(|s| s >= 500) {
                 FailureKind::SystemUnavailable
@@ -290,13 +248,7 @@ pub fn select_artifact<'a>(
     name: Option<&str>,
     output: bool,
 ) -> Result<&'a Artifact, ArtifactError> {
-    let available = || {
-        artifacts
-            .iter()
-            .map(|a| format!("`{}`", a.name))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let available = || artifacts.iter().map(|a| format!("`{}`", a.name)).collect::<Vec<_>>().join(", ");
     match name {
         None => artifacts.first().ok_or(if output {
             ArtifactError::NoOutputArtifact
@@ -305,19 +257,13 @@ pub fn select_artifact<'a>(
         }),
         Some(wanted) => match artifacts.iter().find(|a| a.name == wanted) {
             Some(found) => Ok(found),
-            None if artifacts.is_empty() => Err(if output {
-                ArtifactError::NoOutputArtifact
-            } else {
-                ArtifactError::NoInputArtifact
-            }),
-            None if output => Err(ArtifactError::UnknownOutputArtifact {
-                wanted: wanted.into(),
-                available: available(),
-            }),
-            None => Err(ArtifactError::UnknownInputArtifact {
-                wanted: wanted.into(),
-                available: available(),
-            }),
+            None if artifacts.is_empty() => {
+                Err(if output { ArtifactError::NoOutputArtifact } else { ArtifactError::NoInputArtifact })
+            }
+            None if output => {
+                Err(ArtifactError::UnknownOutputArtifact { wanted: wanted.into(), available: available() })
+            }
+            None => Err(ArtifactError::UnknownInputArtifact { wanted: wanted.into(), available: available() }),
         },
     }
 }
@@ -351,10 +297,8 @@ impl fmt::Debug for ArtifactArchive {
 impl ArtifactArchive {
     /// Validates the central directory of `file` against `limits`: every entry's path, kind and sizes.
     pub fn open(artifact: &str, file: File, limits: &ZipLimits) -> Result<Self, ArtifactError> {
-        let mut zip = zip::ZipArchive::new(file).map_err(|source| ArtifactError::NotAZip {
-            artifact: artifact.into(),
-            source,
-        })?;
+        let mut zip = zip::ZipArchive::new(file)
+            .map_err(|source| ArtifactError::NotAZip { artifact: artifact.into(), source })?;
         if zip.len() > limits.max_entries {
             return Err(ArtifactError::TooManyEntries {
                 artifact: artifact.into(),
@@ -368,16 +312,9 @@ impl ArtifactArchive {
         for index in 0..zip.len() {
             let file = zip
                 .by_index_raw(index)
-                .map_err(|source| ArtifactError::NotAZip {
-                    artifact: artifact.into(),
-                    source,
-                })?;
+                .map_err(|source| ArtifactError::NotAZip { artifact: artifact.into(), source })?;
             let name = file.name().to_string();
-            let fail = |problem| ArtifactError::Entry {
-                artifact: artifact.into(),
-                entry: name.clone(),
-                problem,
-            };
+            let fail = |problem| ArtifactError::Entry { artifact: artifact.into(), entry: name.clone(), problem };
             if let Some(problem) = path_problem(&name) {
                 return Err(fail(problem));
             }
@@ -394,18 +331,12 @@ impl ArtifactArchive {
                 }
                 let size = file.size();
                 if size > limits.max_entry_uncompressed {
-                    return Err(fail(EntryProblem::TooLarge {
-                        size,
-                        limit: limits.max_entry_uncompressed,
-                    }));
+                    return Err(fail(EntryProblem::TooLarge { size, limit: limits.max_entry_uncompressed }));
                 }
                 if size >= limits.ratio_check_min_bytes {
                     let ratio = size / file.compressed_size().max(1);
                     if ratio > limits.max_compression_ratio {
-                        return Err(fail(EntryProblem::RatioTooHigh {
-                            ratio,
-                            limit: limits.max_compression_ratio,
-                        }));
+                        return Err(fail(EntryProblem::RatioTooHigh { ratio, limit: limits.max_compression_ratio }));
                     }
                 }
                 total = total.saturating_add(size);
@@ -417,18 +348,9 @@ impl ArtifactArchive {
                     });
                 }
             }
-            entries.push(EntryInfo {
-                name,
-                size: file.size(),
-                is_dir,
-                index,
-            });
+            entries.push(EntryInfo { name, size: file.size(), is_dir, index });
         }
-        Ok(Self {
-            artifact: artifact.into(),
-            zip,
-            entries,
-        })
+        Ok(Self { artifact: artifact.into(), zip, entries })
     }
 
     pub fn artifact_name(&self) -> &str {
@@ -451,31 +373,20 @@ impl ArtifactArchive {
             .iter()
             .find(|e| !e.is_dir && e.name == wanted)
             .cloned()
-            .ok_or_else(|| ArtifactError::NoSuchEntry {
-                artifact: self.artifact.clone(),
-                entry: name.into(),
-            })
+            .ok_or_else(|| ArtifactError::NoSuchEntry { artifact: self.artifact.clone(), entry: name.into() })
     }
 
     /// Streams one entry into `sink`, refusing more bytes than its header declared.
     fn copy_entry(&mut self, info: &EntryInfo, sink: &mut dyn Write) -> Result<u64, ArtifactError> {
-        let read_err = |source| ArtifactError::EntryRead {
-            artifact: self.artifact.clone(),
-            entry: info.name.clone(),
-            source,
-        };
-        let file = self
-            .zip
-            .by_index(info.index)
-            .map_err(|e| read_err(io::Error::other(e)))?;
+        let read_err =
+            |source| ArtifactError::EntryRead { artifact: self.artifact.clone(), entry: info.name.clone(), source };
+        let file = self.zip.by_index(info.index).map_err(|e| read_err(io::Error::other(e)))?;
         let copied = io::copy(&mut file.take(info.size + 1), sink).map_err(read_err)?;
         if copied > info.size {
             return Err(ArtifactError::Entry {
                 artifact: self.artifact.clone(),
                 entry: info.name.clone(),
-                problem: EntryProblem::LargerThanDeclared {
-                    declared: info.size,
-                },
+                problem: EntryProblem::LargerThanDeclared { declared: info.size },
             });
         }
         Ok(copied)
@@ -501,10 +412,7 @@ impl ArtifactArchive {
 
     /// Extracts every entry under `dir`, one entry in memory at a time at most (streamed).
     pub fn extract_to(&mut self, dir: &Path) -> Result<Vec<PathBuf>, ArtifactError> {
-        let io_err = |artifact: &str, source| ArtifactError::LocalIo {
-            artifact: artifact.into(),
-            source,
-        };
+        let io_err = |artifact: &str, source| ArtifactError::LocalIo { artifact: artifact.into(), source };
         let mut written = Vec::new();
         for info in self.entries.clone() {
             // Names were validated in `open`: relative, no `..`, no symlinks.
@@ -549,19 +457,11 @@ pub struct ArtifactStore {
 
 impl ArtifactStore {
     /// An S3 client that signs with `credentials` and otherwise uses `base` (region, endpoint, retries).
-    pub fn new(
-        base: &SdkConfig,
-        credentials: &ArtifactCredentials,
-        force_path_style: bool,
-        limits: ZipLimits,
-    ) -> Self {
+    pub fn new(base: &SdkConfig, credentials: &ArtifactCredentials, force_path_style: bool, limits: ZipLimits) -> Self {
         let credentials = Credentials::new(
             credentials.access_key_id.expose(),
             credentials.secret_access_key.expose(),
-            credentials
-                .session_token
-                .as_ref()
-                .map(|t| t.expose().to_string()),
+            credentials.session_token.as_ref().map(|t| t.expose().to_string()),
             None,
             "codepipeline-artifact-credentials",
         );
@@ -569,10 +469,7 @@ impl ArtifactStore {
             .credentials_provider(credentials)
             .force_path_style(force_path_style)
             .build();
-        Self {
-            s3: aws_sdk_s3::Client::from_conf(config),
-            limits,
-        }
+        Self { s3: aws_sdk_s3::Client::from_conf(config), limits }
     }
 
     /// The client, for callers that need S3 calls of their own with the artifact credentials.
@@ -584,55 +481,33 @@ impl ArtifactStore {
     pub async fn open_input(&self, artifact: &Artifact) -> Result<ArtifactArchive, ArtifactError> {
         let name = artifact.name.as_str();
         let location = &artifact.location.s3_location;
-        let local = |source| ArtifactError::LocalIo {
-            artifact: name.into(),
-            source,
-        };
-        let response = self
-            .s3
-            .get_object()
-            .bucket(&location.bucket_name)
-            .key(&location.object_key)
-            .send()
-            .await
-            .map_err(|source| ArtifactError::Download {
-                artifact: name.into(),
-                location: location.to_string(),
-                source: Box::new(source),
-            })?;
-        let limit = self.limits.max_archive_bytes;
-        if let Some(size) = response
-            .content_length()
-            .and_then(|l| u64::try_from(l).ok())
-        {
-            if size > limit {
-                return Err(ArtifactError::ArchiveTooLarge {
+        let local = |source| ArtifactError::LocalIo { artifact: name.into(), source };
+        let response =
+            self.s3.get_object().bucket(&location.bucket_name).key(&location.object_key).send().await.map_err(
+                |source| ArtifactError::Download {
                     artifact: name.into(),
-                    size,
-                    limit,
-                });
-            }
+                    location: location.to_string(),
+                    source: Box::new(source),
+                },
+            )?;
+        let limit = self.limits.max_archive_bytes;
+        if let Some(size) = response.content_length().and_then(|l| u64::try_from(l).ok())
+            && size > limit
+        {
+            return Err(ArtifactError::ArchiveTooLarge { artifact: name.into(), size, limit });
         }
         let std_file = tempfile::tempfile().map_err(local)?;
         let mut file = tokio::fs::File::from_std(std_file.try_clone().map_err(local)?);
         let mut body = response.body;
         let mut size: u64 = 0;
-        while let Some(chunk) =
-            body.try_next()
-                .await
-                .map_err(|source| ArtifactError::DownloadStream {
-                    artifact: name.into(),
-                    location: location.to_string(),
-                    source,
-                })?
-        {
+        while let Some(chunk) = body.try_next().await.map_err(|source| ArtifactError::DownloadStream {
+            artifact: name.into(),
+            location: location.to_string(),
+            source,
+        })? {
             size += chunk.len() as u64;
             if size > limit {
-                return Err(ArtifactError::ArchiveTooLarge {
-                    artifact: name.into(),
-                    size,
-                    limit,
-                });
+                return Err(ArtifactError::ArchiveTooLarge { artifact: name.into(), size, limit });
             }
             file.write_all(&chunk).await.map_err(local)?;
         }
@@ -642,11 +517,9 @@ impl ArtifactStore {
         std_file.rewind().map_err(local)?;
         let limits = self.limits;
         let artifact_name = name.to_string();
-        tokio::task::spawn_blocking(move || {
-            ArtifactArchive::open(&artifact_name, std_file, &limits)
-        })
-        .await
-        .map_err(|join| local(io::Error::other(join)))?
+        tokio::task::spawn_blocking(move || ArtifactArchive::open(&artifact_name, std_file, &limits))
+            .await
+            .map_err(|join| local(io::Error::other(join)))?
     }
 
     /// Uploads a finished output zip to the artifact's location, with SSE-KMS under `key` when the job
@@ -660,13 +533,9 @@ impl ArtifactStore {
         let location: &S3Location = &artifact.location.s3_location;
         let name = artifact.name.as_str();
         let file = archive.finish(name)?;
-        let body =
-            ByteStream::from_path(file.path())
-                .await
-                .map_err(|e| ArtifactError::LocalIo {
-                    artifact: name.into(),
-                    source: io::Error::other(e),
-                })?;
+        let body = ByteStream::from_path(file.path())
+            .await
+            .map_err(|e| ArtifactError::LocalIo { artifact: name.into(), source: io::Error::other(e) })?;
         let mut request = self
             .s3
             .put_object()
@@ -675,18 +544,13 @@ impl ArtifactStore {
             .content_type("application/zip")
             .body(body);
         if let Some(key) = key.filter(|k| k.is_kms()) {
-            request = request
-                .server_side_encryption(ServerSideEncryption::AwsKms)
-                .ssekms_key_id(&key.id);
+            request = request.server_side_encryption(ServerSideEncryption::AwsKms).ssekms_key_id(&key.id);
         }
-        request
-            .send()
-            .await
-            .map_err(|source| ArtifactError::Upload {
-                artifact: name.into(),
-                location: location.to_string(),
-                source: Box::new(source),
-            })?;
+        request.send().await.map_err(|source| ArtifactError::Upload {
+            artifact: name.into(),
+            location: location.to_string(),
+            source: Box::new(source),
+        })?;
         Ok(())
     }
 }
@@ -699,9 +563,7 @@ pub struct OutputArchive {
 
 impl fmt::Debug for OutputArchive {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OutputArchive")
-            .field("path", &self.file.path())
-            .finish()
+        f.debug_struct("OutputArchive").field("path", &self.file.path()).finish()
     }
 }
 
@@ -717,24 +579,14 @@ impl OutputArchive {
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
             .unix_permissions(0o644);
-        self.writer
-            .start_file(name, options)
-            .map_err(io::Error::other)?;
+        self.writer.start_file(name, options).map_err(io::Error::other)?;
         self.writer.write_all(bytes)
     }
 
     fn finish(self, artifact: &str) -> Result<tempfile::NamedTempFile, ArtifactError> {
-        let mut file = self
-            .writer
-            .finish()
-            .map_err(|source| ArtifactError::OutputZip {
-                artifact: artifact.into(),
-                source,
-            })?;
-        file.flush().map_err(|source| ArtifactError::LocalIo {
-            artifact: artifact.into(),
-            source,
-        })?;
+        let mut file =
+            self.writer.finish().map_err(|source| ArtifactError::OutputZip { artifact: artifact.into(), source })?;
+        file.flush().map_err(|source| ArtifactError::LocalIo { artifact: artifact.into(), source })?;
         Ok(self.file)
     }
 }
@@ -755,10 +607,8 @@ mod tests {
     fn build(items: &[Item<'_>]) -> File {
         let file = tempfile::tempfile().expect("temp");
         let mut writer = zip::ZipWriter::new(file);
-        let deflate =
-            SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-        let stored =
-            SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        let deflate = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
         for item in items {
             match item {
                 Item::File(name, bytes) => {
@@ -770,9 +620,7 @@ mod tests {
                     writer.write_all(bytes).expect("write");
                 }
                 Item::Dir(name) => writer.add_directory(*name, deflate).expect("dir"),
-                Item::Symlink(name, target) => {
-                    writer.add_symlink(*name, *target, deflate).expect("link")
-                }
+                Item::Symlink(name, target) => writer.add_symlink(*name, *target, deflate).expect("link"),
             }
         }
         let mut file = writer.finish().expect("finish");
@@ -797,35 +645,19 @@ mod tests {
         .expect("open");
         let names: Vec<_> = archive.files().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["templates/app.yaml", "README.md"]);
-        assert_eq!(
-            archive
-                .read_to_string("./templates/app.yaml")
-                .expect("read"),
-            "Resources: {}\n"
-        );
+        assert_eq!(archive.read_to_string("./templates/app.yaml").expect("read"), "Resources: {}\n");
         let dir = tempfile::tempdir().expect("dir");
         let written = archive.extract_to(dir.path()).expect("extract");
         assert_eq!(written.len(), 2);
-        assert_eq!(
-            std::fs::read(dir.path().join("README.md")).expect("read back"),
-            b"hello"
-        );
+        assert_eq!(std::fs::read(dir.path().join("README.md")).expect("read back"), b"hello");
         let missing = archive.read("nope.txt").expect_err("missing");
-        assert_eq!(
-            missing.to_string(),
-            "artifact `SourceOutput` has no entry \"nope.txt\""
-        );
+        assert_eq!(missing.to_string(), "artifact `SourceOutput` has no entry \"nope.txt\"");
     }
 
     #[test]
     fn too_many_entries() {
-        let items: Vec<_> = (0..5)
-            .map(|i| Item::Dir(Box::leak(format!("d{i}/").into_boxed_str())))
-            .collect();
-        let limits = ZipLimits {
-            max_entries: 4,
-            ..ZipLimits::default()
-        };
+        let items: Vec<_> = (0..5).map(|i| Item::Dir(Box::leak(format!("d{i}/").into_boxed_str()))).collect();
+        let limits = ZipLimits { max_entries: 4, ..ZipLimits::default() };
         assert_eq!(
             open(&items, limits).expect_err("limit"),
             "artifact `SourceOutput` has 5 entries; the limit is 4 (ARTIFACT_MAX_ENTRIES)"
@@ -834,18 +666,9 @@ mod tests {
 
     #[test]
     fn total_uncompressed_limit() {
-        let limits = ZipLimits {
-            max_total_uncompressed: 1500,
-            ..ZipLimits::default()
-        };
-        let err = open(
-            &[
-                Item::Stored("a", vec![1; 1000]),
-                Item::Stored("b", vec![2; 1000]),
-            ],
-            limits,
-        )
-        .expect_err("limit");
+        let limits = ZipLimits { max_total_uncompressed: 1500, ..ZipLimits::default() };
+        let err =
+            open(&[Item::Stored("a", vec![1; 1000]), Item::Stored("b", vec![2; 1000])], limits).expect_err("limit");
         assert_eq!(
             err,
             "artifact `SourceOutput` expands to 2000 bytes; the limit is 1500 bytes (ARTIFACT_MAX_TOTAL_BYTES)"
@@ -854,10 +677,7 @@ mod tests {
 
     #[test]
     fn per_entry_limit() {
-        let limits = ZipLimits {
-            max_entry_uncompressed: 999,
-            ..ZipLimits::default()
-        };
+        let limits = ZipLimits { max_entry_uncompressed: 999, ..ZipLimits::default() };
         let err = open(&[Item::Stored("big.json", vec![1; 1000])], limits).expect_err("limit");
         assert_eq!(
             err,
@@ -867,21 +687,9 @@ mod tests {
 
     #[test]
     fn compression_ratio_limit_catches_a_bomb() {
-        let err = open(
-            &[Item::File("zeros.bin", vec![0; 8 * 1024 * 1024])],
-            ZipLimits::default(),
-        )
-        .expect_err("bomb");
-        assert!(
-            err.starts_with("artifact `SourceOutput`, entry \"zeros.bin\": compression ratio "),
-            "{err}"
-        );
-        assert!(
-            err.ends_with(
-                ":1 exceeds the limit of 200:1 (zip bomb?; ARTIFACT_MAX_COMPRESSION_RATIO)"
-            ),
-            "{err}"
-        );
+        let err = open(&[Item::File("zeros.bin", vec![0; 8 * 1024 * 1024])], ZipLimits::default()).expect_err("bomb");
+        assert!(err.starts_with("artifact `SourceOutput`, entry \"zeros.bin\": compression ratio "), "{err}");
+        assert!(err.ends_with(":1 exceeds the limit of 200:1 (zip bomb?; ARTIFACT_MAX_COMPRESSION_RATIO)"), "{err}");
         // Small files are exempt: 1000 zeros compress far beyond 200:1 but cannot hurt.
         open(&[Item::File("small", vec![0; 1000])], ZipLimits::default()).expect("small is fine");
     }
@@ -889,51 +697,22 @@ mod tests {
     #[test]
     fn zip_slip_entries_are_refused() {
         for (name, expected) in [
-            (
-                "/etc/passwd",
-                "absolute paths are not allowed in an artifact (zip slip)",
-            ),
-            (
-                "\\windows\\system.ini",
-                "absolute paths are not allowed in an artifact (zip slip)",
-            ),
-            (
-                "C:/evil.txt",
-                "absolute paths are not allowed in an artifact (zip slip)",
-            ),
-            (
-                "../outside.txt",
-                "`..` path components are not allowed in an artifact (zip slip)",
-            ),
-            (
-                "a/../../outside.txt",
-                "`..` path components are not allowed in an artifact (zip slip)",
-            ),
-            (
-                "a\\..\\b.txt",
-                "`..` path components are not allowed in an artifact (zip slip)",
-            ),
+            ("/etc/passwd", "absolute paths are not allowed in an artifact (zip slip)"),
+            ("\\windows\\system.ini", "absolute paths are not allowed in an artifact (zip slip)"),
+            ("C:/evil.txt", "absolute paths are not allowed in an artifact (zip slip)"),
+            ("../outside.txt", "`..` path components are not allowed in an artifact (zip slip)"),
+            ("a/../../outside.txt", "`..` path components are not allowed in an artifact (zip slip)"),
+            ("a\\..\\b.txt", "`..` path components are not allowed in an artifact (zip slip)"),
         ] {
-            let err =
-                open(&[Item::File(name, b"x".to_vec())], ZipLimits::default()).expect_err(name);
-            assert_eq!(
-                err,
-                format!("artifact `SourceOutput`, entry {name:?}: {expected}")
-            );
+            let err = open(&[Item::File(name, b"x".to_vec())], ZipLimits::default()).expect_err(name);
+            assert_eq!(err, format!("artifact `SourceOutput`, entry {name:?}: {expected}"));
         }
     }
 
     #[test]
     fn symlinks_are_refused() {
-        let err = open(
-            &[Item::Symlink("link", "/etc/passwd")],
-            ZipLimits::default(),
-        )
-        .expect_err("symlink");
-        assert_eq!(
-            err,
-            "artifact `SourceOutput`, entry \"link\": symbolic links are not allowed in an artifact"
-        );
+        let err = open(&[Item::Symlink("link", "/etc/passwd")], ZipLimits::default()).expect_err("symlink");
+        assert_eq!(err, "artifact `SourceOutput`, entry \"link\": symbolic links are not allowed in an artifact");
     }
 
     #[test]
@@ -948,13 +727,8 @@ mod tests {
         writer.add_directory("a.sql/", options).expect("dir");
         let mut file = writer.finish().expect("finish");
         file.rewind().expect("rewind");
-        let err = ArtifactArchive::open("Src", file, &ZipLimits::default())
-            .expect_err("dup")
-            .to_string();
-        assert_eq!(
-            err,
-            "artifact `Src`, entry \"a.sql/\": the archive holds two entries with this name"
-        );
+        let err = ArtifactArchive::open("Src", file, &ZipLimits::default()).expect_err("dup").to_string();
+        assert_eq!(err, "artifact `Src`, entry \"a.sql/\": the archive holds two entries with this name");
     }
 
     #[test]
@@ -963,10 +737,7 @@ mod tests {
         file.write_all(b"definitely not a zip").expect("write");
         file.rewind().expect("rewind");
         let err = ArtifactArchive::open("Src", file, &ZipLimits::default()).expect_err("not zip");
-        assert_eq!(
-            err.to_string(),
-            "artifact `Src` is not a readable zip archive"
-        );
+        assert_eq!(err.to_string(), "artifact `Src` is not a readable zip archive");
         assert_eq!(err.failure_kind(), FailureKind::JobFailed);
     }
 
@@ -976,10 +747,7 @@ mod tests {
             revision: None,
             location: ArtifactLocation {
                 location_type: Some("S3".into()),
-                s3_location: S3Location {
-                    bucket_name: "b".into(),
-                    object_key: format!("k/{name}"),
-                },
+                s3_location: S3Location { bucket_name: "b".into(), object_key: format!("k/{name}") },
             },
         }
     }
@@ -987,16 +755,8 @@ mod tests {
     #[test]
     fn selecting_artifacts() {
         let list = [artifact("SourceOutput"), artifact("Templates")];
-        assert_eq!(
-            select_artifact(&list, None, false).expect("first").name,
-            "SourceOutput"
-        );
-        assert_eq!(
-            select_artifact(&list, Some("Templates"), false)
-                .expect("named")
-                .name,
-            "Templates"
-        );
+        assert_eq!(select_artifact(&list, None, false).expect("first").name, "SourceOutput");
+        assert_eq!(select_artifact(&list, Some("Templates"), false).expect("named").name, "Templates");
         let err = select_artifact(&list, Some("Tmpl"), false).expect_err("wrong");
         assert_eq!(
             err.to_string(),
@@ -1004,30 +764,20 @@ mod tests {
         );
         assert_eq!(err.failure_kind(), FailureKind::ConfigurationError);
         let err = select_artifact(&[], None, false).expect_err("none");
-        assert_eq!(
-            err.to_string(),
-            "the action has no input artifact; add one to the action in the pipeline"
-        );
+        assert_eq!(err.to_string(), "the action has no input artifact; add one to the action in the pipeline");
         let err = select_artifact(&[], None, true).expect_err("none");
-        assert_eq!(
-            err.to_string(),
-            "the action has no output artifact; add one to the action in the pipeline"
-        );
+        assert_eq!(err.to_string(), "the action has no output artifact; add one to the action in the pipeline");
     }
 
     #[test]
     fn output_archive_round_trips() {
         let mut out = OutputArchive::new().expect("new");
         out.add("report.json", b"{}").expect("add");
-        out.add("templates/app.yaml", b"Resources: {}")
-            .expect("add");
+        out.add("templates/app.yaml", b"Resources: {}").expect("add");
         let file = out.finish("Report").expect("finish");
-        let mut archive = ArtifactArchive::open(
-            "Report",
-            File::open(file.path()).expect("open"),
-            &ZipLimits::default(),
-        )
-        .expect("valid");
+        let mut archive =
+            ArtifactArchive::open("Report", File::open(file.path()).expect("open"), &ZipLimits::default())
+                .expect("valid");
         assert_eq!(archive.read_to_string("report.json").expect("read"), "{}");
     }
 }

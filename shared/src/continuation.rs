@@ -13,19 +13,13 @@ const VERSION: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContinuationError {
-    #[error(
-        "the continuation state is {len} characters once encoded; CodePipeline allows at most {TOKEN_MAX_CHARS}"
-    )]
+    #[error("the continuation state is {len} characters once encoded; CodePipeline allows at most {TOKEN_MAX_CHARS}")]
     TooLong { len: usize },
     #[error("the continuation state could not be encoded")]
     Encode(#[source] serde_json::Error),
-    #[error(
-        "the job's continuation token was not written by this action (or by an incompatible version of it)"
-    )]
+    #[error("the job's continuation token was not written by this action (or by an incompatible version of it)")]
     Foreign(#[source] serde_json::Error),
-    #[error(
-        "the job's continuation token has format version {found}; this action reads version {VERSION}"
-    )]
+    #[error("the job's continuation token has format version {found}; this action reads version {VERSION}")]
     Version { found: u32 },
 }
 
@@ -37,11 +31,7 @@ struct Envelope<S> {
 
 /// Encodes `state` as a token, refusing one that CodePipeline would reject.
 pub fn encode<S: Serialize>(state: &S) -> Result<String, ContinuationError> {
-    let token = serde_json::to_string(&Envelope {
-        v: VERSION,
-        s: state,
-    })
-    .map_err(ContinuationError::Encode)?;
+    let token = serde_json::to_string(&Envelope { v: VERSION, s: state }).map_err(ContinuationError::Encode)?;
     let len = token.chars().count();
     if len > TOKEN_MAX_CHARS {
         return Err(ContinuationError::TooLong { len });
@@ -91,10 +81,7 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let state = State {
-            next: 3,
-            applied: vec!["V1".into(), "V2".into()],
-        };
+        let state = State { next: 3, applied: vec!["V1".into(), "V2".into()] };
         let token = encode(&state).expect("encode");
         assert_eq!(token, r#"{"v":1,"s":{"next":3,"applied":["V1","V2"]}}"#);
         assert_eq!(decode::<State>(&token).expect("decode"), state);
@@ -102,10 +89,7 @@ mod tests {
 
     #[test]
     fn too_long_is_refused() {
-        let state = State {
-            next: 0,
-            applied: vec!["x".repeat(2100)],
-        };
+        let state = State { next: 0, applied: vec!["x".repeat(2100)] };
         let err = encode(&state).expect_err("too long");
         assert!(matches!(err, ContinuationError::TooLong { len } if len > 2048));
         assert!(Outcome::in_progress(&state, "working", Some(50)).is_err());
@@ -113,17 +97,8 @@ mod tests {
 
     #[test]
     fn foreign_and_future_tokens_are_refused() {
-        assert!(matches!(
-            decode::<State>("d-12345"),
-            Err(ContinuationError::Foreign(_))
-        ));
-        assert!(matches!(
-            decode::<State>(r#"{"v":2,"s":{}}"#),
-            Err(ContinuationError::Version { found: 2 })
-        ));
-        assert!(matches!(
-            decode::<State>(r#"{"v":1,"s":{"next":"x"}}"#),
-            Err(ContinuationError::Foreign(_))
-        ));
+        assert!(matches!(decode::<State>("d-12345"), Err(ContinuationError::Foreign(_))));
+        assert!(matches!(decode::<State>(r#"{"v":2,"s":{}}"#), Err(ContinuationError::Version { found: 2 })));
+        assert!(matches!(decode::<State>(r#"{"v":1,"s":{"next":"x"}}"#), Err(ContinuationError::Foreign(_))));
     }
 }

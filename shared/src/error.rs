@@ -29,11 +29,7 @@ pub enum ActionError {
 
 impl ActionError {
     pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
-        Self::Other {
-            kind,
-            message: message.into(),
-            source: None,
-        }
+        Self::Other { kind, message: message.into(), source: None }
     }
 
     pub fn with_source(
@@ -41,11 +37,7 @@ impl ActionError {
         message: impl Into<String>,
         source: impl StdError + Send + Sync + 'static,
     ) -> Self {
-        Self::Other {
-            kind,
-            message: message.into(),
-            source: Some(Box::new(source)),
-        }
+        Self::Other { kind, message: message.into(), source: Some(Box::new(source)) }
     }
 
     pub fn failure_kind(&self) -> FailureKind {
@@ -87,15 +79,8 @@ mod tests {
     #[test]
     fn chain_includes_causes_once() {
         let io = std::io::Error::other("connection reset");
-        let err = ActionError::with_source(
-            FailureKind::SystemUnavailable,
-            "reading the stack failed",
-            io,
-        );
-        assert_eq!(
-            err.report_message(),
-            "reading the stack failed: connection reset"
-        );
+        let err = ActionError::with_source(FailureKind::SystemUnavailable, "reading the stack failed", io);
+        assert_eq!(err.report_message(), "reading the stack failed: connection reset");
         assert_eq!(err.failure_kind(), FailureKind::SystemUnavailable);
         let cfg: ActionError = ConfigError::invalid("no template matched `*.yaml`").into();
         assert_eq!(cfg.failure_kind(), FailureKind::ConfigurationError);

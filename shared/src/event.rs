@@ -53,17 +53,9 @@ pub struct ActionConfiguration {
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Configuration {
-    #[serde(
-        rename = "FunctionName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FunctionName", default, skip_serializing_if = "Option::is_none")]
     pub function_name: Option<String>,
-    #[serde(
-        rename = "UserParameters",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UserParameters", default, skip_serializing_if = "Option::is_none")]
     pub user_parameters: Option<String>,
 }
 
@@ -157,11 +149,7 @@ impl fmt::Debug for Redacted {
 
 impl Job {
     pub fn user_parameters(&self) -> Option<&str> {
-        self.data
-            .action_configuration
-            .configuration
-            .user_parameters
-            .as_deref()
+        self.data.action_configuration.configuration.user_parameters.as_deref()
     }
 }
 
@@ -206,11 +194,7 @@ mod tests {
 
     #[test]
     fn fixtures_round_trip_exactly() {
-        for name in [
-            "aws-doc-example.json",
-            "minimal.json",
-            "full-with-continuation.json",
-        ] {
+        for name in ["aws-doc-example.json", "minimal.json", "full-with-continuation.json"] {
             let original = fixture(name);
             let parsed: CodePipelineEvent =
                 serde_json::from_value(original.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -221,42 +205,28 @@ mod tests {
 
     #[test]
     fn full_fixture_fields_are_read() {
-        let event: CodePipelineEvent =
-            serde_json::from_value(fixture("full-with-continuation.json")).expect("parse");
+        let event: CodePipelineEvent = serde_json::from_value(fixture("full-with-continuation.json")).expect("parse");
         let job = &event.job;
         assert_eq!(job.id, "0f6c1c3e-7f1a-4a5e-9a43-2b7d3e0b9c11");
         assert_eq!(job.account_id.as_deref(), Some("123456789012"));
         assert_eq!(job.user_parameters(), Some(r#"{"stackName":"app-test"}"#));
         assert_eq!(job.data.input_artifacts.len(), 2);
         assert_eq!(job.data.input_artifacts[1].name, "Templates");
+        assert_eq!(job.data.input_artifacts[1].revision.as_deref(), Some("a1b2c3d4e5f6"));
         assert_eq!(
-            job.data.input_artifacts[1].revision.as_deref(),
-            Some("a1b2c3d4e5f6")
-        );
-        assert_eq!(
-            job.data.output_artifacts[0]
-                .location
-                .s3_location
-                .to_string(),
+            job.data.output_artifacts[0].location.s3_location.to_string(),
             "s3://codepipeline-us-east-1-123456789012/app/Report/out.zip"
         );
         let key = job.data.encryption_key.as_ref().expect("key");
         assert!(key.is_kms());
-        assert_eq!(
-            job.data.continuation_token.as_deref(),
-            Some(r#"{"v":1,"s":{"step":2}}"#)
-        );
+        assert_eq!(job.data.continuation_token.as_deref(), Some(r#"{"v":1,"s":{"step":2}}"#));
         let creds = job.data.artifact_credentials.as_ref().expect("creds");
-        assert_eq!(
-            creds.expiration_time,
-            Some(Timestamp::EpochMillis(1_795_000_000_000))
-        );
+        assert_eq!(creds.expiration_time, Some(Timestamp::EpochMillis(1_795_000_000_000)));
     }
 
     #[test]
     fn minimal_event_has_no_optional_parts() {
-        let event: CodePipelineEvent =
-            serde_json::from_value(fixture("minimal.json")).expect("parse");
+        let event: CodePipelineEvent = serde_json::from_value(fixture("minimal.json")).expect("parse");
         assert!(event.job.account_id.is_none());
         assert!(event.job.user_parameters().is_none());
         assert!(event.job.data.artifact_credentials.is_none());
@@ -265,8 +235,7 @@ mod tests {
 
     #[test]
     fn debug_never_prints_credentials() {
-        let event: CodePipelineEvent =
-            serde_json::from_value(fixture("full-with-continuation.json")).expect("parse");
+        let event: CodePipelineEvent = serde_json::from_value(fixture("full-with-continuation.json")).expect("parse");
         let creds = event.job.data.artifact_credentials.as_ref().expect("creds");
         let debug = format!("{event:?} {event:#?}");
         for secret in [
@@ -286,15 +255,11 @@ mod tests {
         });
         let err = parse_event(payload).expect_err("must fail");
         let text = err.to_string();
-        assert!(
-            text.contains("CodePipeline.job.data.artifactCredentials.secretAccessKey"),
-            "{text}"
-        );
+        assert!(text.contains("CodePipeline.job.data.artifactCredentials.secretAccessKey"), "{text}");
         assert!(!text.contains("AKIASECRETVALUE"), "{text}");
         assert!(!text.contains("17"), "{text}");
 
-        let err = parse_event(serde_json::json!({"Records": [{"body": "hunter2"}]}))
-            .expect_err("not a job");
+        let err = parse_event(serde_json::json!({"Records": [{"body": "hunter2"}]})).expect_err("not a job");
         assert!(!err.to_string().contains("hunter2"));
         assert_eq!(err.category, "a required field is missing");
     }

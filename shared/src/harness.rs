@@ -1,9 +1,7 @@
 //! The run harness every function uses: parse the event, run the action under a deadline guard, turn
 //! errors and panics into a failure report, report exactly once, and tell the runtime it is done.
 
-use crate::artifact::{
-    ArtifactArchive, ArtifactError, ArtifactStore, OutputArchive, ZipLimits, select_artifact,
-};
+use crate::artifact::{ArtifactArchive, ArtifactError, ArtifactStore, OutputArchive, ZipLimits, select_artifact};
 use crate::continuation::{ContinuationError, decode};
 use crate::error::ActionError;
 use crate::event::{Job, parse_event};
@@ -65,9 +63,7 @@ impl Settings {
         if let Some(secs) = env_number("ACTION_TIMEOUT_WITHOUT_DEADLINE_SECS")? {
             settings.budget_without_deadline = Duration::from_secs(secs);
         }
-        let custom_endpoint = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"]
-            .iter()
-            .any(|v| std::env::var_os(v).is_some());
+        let custom_endpoint = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"].iter().any(|v| std::env::var_os(v).is_some());
         settings.s3_force_path_style = match std::env::var("ARTIFACT_S3_FORCE_PATH_STYLE") {
             Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" => true,
@@ -87,11 +83,11 @@ impl Settings {
 
 fn env_number(name: &str) -> Result<Option<u64>, ConfigError> {
     match std::env::var(name) {
-        Ok(text) => text.trim().parse().map(Some).map_err(|_| {
-            ConfigError::invalid(format!(
-                "environment variable {name}={text:?} is not a whole number"
-            ))
-        }),
+        Ok(text) => {
+            text.trim().parse().map(Some).map_err(|_| {
+                ConfigError::invalid(format!("environment variable {name}={text:?} is not a whole number"))
+            })
+        }
         Err(_) => Ok(None),
     }
 }
@@ -103,10 +99,7 @@ const MAX_PLAUSIBLE_REMAINING: Duration = Duration::from_secs(15 * 60 + 60);
 /// when the deadline is implausible (in the past, like the 1970 one `cargo lambda watch` sends, or beyond
 /// Lambda's 15-minute maximum). A margin larger than half the remaining time is cut to half.
 pub fn time_budget(deadline_epoch_ms: u64, now: SystemTime, settings: &Settings) -> Duration {
-    let now_ms = now
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
+    let now_ms = now.duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
     let deadline_ms = u128::from(deadline_epoch_ms);
     if deadline_ms <= now_ms {
         return settings.budget_without_deadline;
@@ -148,8 +141,7 @@ impl<'h> JobContext<'h> {
     }
 
     pub fn remaining(&self) -> Duration {
-        self.deadline
-            .saturating_duration_since(tokio::time::Instant::now())
+        self.deadline.saturating_duration_since(tokio::time::Instant::now())
     }
 
     /// The function's own AWS configuration (region, endpoints, retries), for the action's SDK clients.
@@ -163,25 +155,19 @@ impl<'h> JobContext<'h> {
 
     /// S3 access with the job's artifact credentials.
     pub fn artifact_store(&self, artifact: &str) -> Result<ArtifactStore, ArtifactError> {
-        let credentials = self.job.data.artifact_credentials.as_ref().ok_or_else(|| {
-            ArtifactError::NoCredentials {
-                artifact: artifact.into(),
-            }
-        })?;
-        Ok(ArtifactStore::new(
-            self.aws,
-            credentials,
-            self.settings.s3_force_path_style,
-            self.settings.zip_limits,
-        ))
+        let credentials = self
+            .job
+            .data
+            .artifact_credentials
+            .as_ref()
+            .ok_or_else(|| ArtifactError::NoCredentials { artifact: artifact.into() })?;
+        Ok(ArtifactStore::new(self.aws, credentials, self.settings.s3_force_path_style, self.settings.zip_limits))
     }
 
     /// Downloads and validates an input artifact (by name, or the first one).
     pub async fn open_input(&self, name: Option<&str>) -> Result<ArtifactArchive, ArtifactError> {
         let artifact = select_artifact(&self.job.data.input_artifacts, name, false)?;
-        self.artifact_store(&artifact.name)?
-            .open_input(artifact)
-            .await
+        self.artifact_store(&artifact.name)?.open_input(artifact).await
     }
 
     pub fn has_output_artifact(&self) -> bool {
@@ -189,25 +175,14 @@ impl<'h> JobContext<'h> {
     }
 
     /// Uploads `archive` as an output artifact (by name, or the first one), SSE-KMS with the job's key.
-    pub async fn write_output(
-        &self,
-        name: Option<&str>,
-        archive: OutputArchive,
-    ) -> Result<(), ArtifactError> {
+    pub async fn write_output(&self, name: Option<&str>, archive: OutputArchive) -> Result<(), ArtifactError> {
         let artifact = select_artifact(&self.job.data.output_artifacts, name, true)?;
-        self.artifact_store(&artifact.name)?
-            .put_output(artifact, archive, self.job.data.encryption_key.as_ref())
-            .await
+        self.artifact_store(&artifact.name)?.put_output(artifact, archive, self.job.data.encryption_key.as_ref()).await
     }
 
     /// The state saved by an earlier invocation's [`Outcome::in_progress`], if this is a continuation.
     pub fn resume<S: DeserializeOwned>(&self) -> Result<Option<S>, ContinuationError> {
-        self.job
-            .data
-            .continuation_token
-            .as_deref()
-            .map(decode)
-            .transpose()
+        self.job.data.continuation_token.as_deref().map(decode).transpose()
     }
 }
 
@@ -249,45 +224,25 @@ impl<A: Action> Harness<A> {
             Ok(settings) => (settings, None),
             Err(err) => (Settings::default(), Some(err.to_string())),
         };
-        Self {
-            action,
-            reporter,
-            aws,
-            settings,
-            settings_error,
-        }
+        Self { action, reporter, aws, settings, settings_error }
     }
 
     pub fn new(action: A, aws: SdkConfig, reporter: Reporter, settings: Settings) -> Self {
-        Self {
-            action,
-            reporter,
-            aws,
-            settings,
-            settings_error: None,
-        }
+        Self { action, reporter, aws, settings, settings_error: None }
     }
 
     /// Serves invocations until the runtime stops.
     pub async fn serve(self) -> Result<(), lambda_runtime::Error> {
         let harness = &self;
-        lambda_runtime::run(service_fn(
-            move |event: LambdaEvent<serde_json::Value>| async move {
-                harness
-                    .handle(event)
-                    .await
-                    .map_err(lambda_runtime::Error::from)
-            },
-        ))
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+            harness.handle(event).await.map_err(lambda_runtime::Error::from)
+        }))
         .await
     }
 
     /// One invocation. `Ok` once a result is reported (or was already), so Lambda does not run the job
     /// again; `Err` only when there is no job or the report could not be delivered.
-    pub async fn handle(
-        &self,
-        event: LambdaEvent<serde_json::Value>,
-    ) -> Result<serde_json::Value, HarnessError> {
+    pub async fn handle(&self, event: LambdaEvent<serde_json::Value>) -> Result<serde_json::Value, HarnessError> {
         let (payload, context) = event.into_parts();
         let job = match parse_event(payload) {
             Ok(event) => event.job,
@@ -301,11 +256,7 @@ impl<A: Action> Harness<A> {
         Box::pin(self.handle_job(job, context).instrument(span)).await
     }
 
-    async fn handle_job(
-        &self,
-        job: Job,
-        context: lambda_runtime::Context,
-    ) -> Result<serde_json::Value, HarnessError> {
+    async fn handle_job(&self, job: Job, context: lambda_runtime::Context) -> Result<serde_json::Value, HarnessError> {
         let budget = time_budget(context.deadline, SystemTime::now(), &self.settings);
         let job_id = job.id.clone();
         tracing::info!(
@@ -357,10 +308,9 @@ impl<A: Action> Harness<A> {
         if let Outcome::Failure(failure) = &outcome {
             tracing::warn!(failure_type = %failure.kind, "reporting failure");
         }
-        let reported = Box::pin(self.reporter.report(&job_id, &context.request_id, outcome)).await.map_err(|err| {
-            tracing::error!(error = %crate::error::error_chain(&err), "could not report the job result");
-            err
-        })?;
+        let reported = Box::pin(self.reporter.report(&job_id, &context.request_id, outcome)).await.inspect_err(
+            |err| tracing::error!(error = %crate::error::error_chain(err), "could not report the job result"),
+        )?;
         let status = match reported {
             Reported::Accepted => label,
             Reported::AlreadyReported => "already-reported",
@@ -410,43 +360,25 @@ mod tests {
     fn budget_is_deadline_minus_margin() {
         let settings = Settings::default();
         let now = 1_800_000_000_000;
-        assert_eq!(
-            time_budget(now + 60_000, at(now), &settings),
-            Duration::from_millis(57_000)
-        );
+        assert_eq!(time_budget(now + 60_000, at(now), &settings), Duration::from_millis(57_000));
     }
 
     #[test]
     fn short_deadlines_keep_half_for_reporting() {
         let settings = Settings::default();
         let now = 1_800_000_000_000;
-        assert_eq!(
-            time_budget(now + 4_000, at(now), &settings),
-            Duration::from_millis(2_000)
-        );
+        assert_eq!(time_budget(now + 4_000, at(now), &settings), Duration::from_millis(2_000));
     }
 
     #[test]
     fn implausible_deadlines_use_the_fallback() {
-        let settings = Settings {
-            budget_without_deadline: Duration::from_secs(42),
-            ..Settings::default()
-        };
+        let settings = Settings { budget_without_deadline: Duration::from_secs(42), ..Settings::default() };
         let now = 1_800_000_000_000;
         // cargo lambda watch: 1970.
-        assert_eq!(
-            time_budget(5_000, at(now), &settings),
-            Duration::from_secs(42)
-        );
+        assert_eq!(time_budget(5_000, at(now), &settings), Duration::from_secs(42));
         // Missing (0), already past, or more than Lambda's 15 minutes away.
         assert_eq!(time_budget(0, at(now), &settings), Duration::from_secs(42));
-        assert_eq!(
-            time_budget(now - 1, at(now), &settings),
-            Duration::from_secs(42)
-        );
-        assert_eq!(
-            time_budget(now + 3_600_000, at(now), &settings),
-            Duration::from_secs(42)
-        );
+        assert_eq!(time_budget(now - 1, at(now), &settings), Duration::from_secs(42));
+        assert_eq!(time_budget(now + 3_600_000, at(now), &settings), Duration::from_secs(42));
     }
 }

@@ -30,19 +30,13 @@ pub const CAPPED_TARGETS: &[&str] = &[
 /// The filter for `requested` (an EnvFilter spec or a bare level), with the caps appended last so
 /// they win over anything requested for the same targets.
 pub fn filter(requested: Option<&str>) -> EnvFilter {
-    let requested = requested
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .unwrap_or("info")
-        .to_ascii_lowercase();
+    let requested = requested.map(str::trim).filter(|s| !s.is_empty()).unwrap_or("info").to_ascii_lowercase();
     let caps: Vec<String> = CAPPED_TARGETS.iter().map(|t| format!("{t}=warn")).collect();
     EnvFilter::builder().parse_lossy(format!("{requested},{}", caps.join(",")))
 }
 
 fn requested_level() -> Option<String> {
-    std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .ok()
-        .or_else(|| std::env::var("RUST_LOG").ok())
+    std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().or_else(|| std::env::var("RUST_LOG").ok())
 }
 
 fn json_requested() -> bool {
@@ -52,11 +46,7 @@ fn json_requested() -> bool {
 /// Installs the global subscriber writing to stderr-free stdout (Lambda captures stdout).
 /// A second call is a no-op.
 pub fn init() {
-    init_with_writer(
-        json_requested(),
-        requested_level().as_deref(),
-        std::io::stdout,
-    );
+    init_with_writer(json_requested(), requested_level().as_deref(), std::io::stdout);
 }
 
 /// Installs the global subscriber with an explicit writer (tests capture logs this way).
@@ -64,17 +54,9 @@ pub fn init_with_writer<W>(json: bool, level: Option<&str>, writer: W)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter(level))
-        .with_writer(writer)
-        .with_ansi(false);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter(level)).with_writer(writer).with_ansi(false);
     let result = if json {
-        builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .finish()
-            .try_init()
+        builder.json().with_current_span(true).with_span_list(false).finish().try_init()
     } else {
         builder.with_target(false).finish().try_init()
     };

@@ -51,11 +51,7 @@ impl OutputVariables {
         Self::default()
     }
 
-    pub fn insert(
-        &mut self,
-        key: &str,
-        value: impl Into<String>,
-    ) -> Result<(), InvalidVariableKey> {
+    pub fn insert(&mut self, key: &str, value: impl Into<String>) -> Result<(), InvalidVariableKey> {
         if !is_valid_variable_key(key) {
             return Err(InvalidVariableKey { key: key.into() });
         }
@@ -81,10 +77,7 @@ impl OutputVariables {
 }
 
 pub fn is_valid_variable_key(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'-' | b'_'))
+    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'-' | b'_'))
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -117,24 +110,15 @@ pub enum Outcome {
 
 impl Outcome {
     pub fn success(summary: impl Into<String>) -> Self {
-        Self::Success(Success {
-            summary: summary.into(),
-            variables: OutputVariables::new(),
-        })
+        Self::Success(Success { summary: summary.into(), variables: OutputVariables::new() })
     }
 
     pub fn success_with(summary: impl Into<String>, variables: OutputVariables) -> Self {
-        Self::Success(Success {
-            summary: summary.into(),
-            variables,
-        })
+        Self::Success(Success { summary: summary.into(), variables })
     }
 
     pub fn failure(kind: FailureKind, message: impl Into<String>) -> Self {
-        Self::Failure(Failure {
-            kind,
-            message: message.into(),
-        })
+        Self::Failure(Failure { kind, message: message.into() })
     }
 
     /// A short word for logs and the runtime response.
@@ -158,10 +142,7 @@ mod tests {
             vars.insert(key, "1").unwrap_or_else(|e| panic!("{e}"));
         }
         for key in ["", "risk level", "risk.level", "ключ", "a/b"] {
-            assert_eq!(
-                vars.insert(key, "1"),
-                Err(InvalidVariableKey { key: key.into() })
-            );
+            assert_eq!(vars.insert(key, "1"), Err(InvalidVariableKey { key: key.into() }));
         }
     }
 }

@@ -60,13 +60,12 @@ impl<'a> UserParameters<'a> {
         if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
             return Ok(Self::Text(trimmed));
         }
-        let value: serde_json::Value =
-            serde_json::from_str(trimmed).map_err(|source| ConfigError::InvalidJson {
-                line: source.line(),
-                column: source.column(),
-                reason: json_reason(&source),
-                source,
-            })?;
+        let value: serde_json::Value = serde_json::from_str(trimmed).map_err(|source| ConfigError::InvalidJson {
+            line: source.line(),
+            column: source.column(),
+            reason: json_reason(&source),
+            source,
+        })?;
         match value {
             serde_json::Value::Object(map) => Ok(Self::Json(map)),
             serde_json::Value::Array(_) => Err(ConfigError::NotAnObject { found: "array" }),
@@ -116,21 +115,10 @@ pub fn from_json_object<C: DeserializeOwned>(
         let source = err.into_inner();
         // For an unknown key the path ends with the key itself, which the message already names.
         if source.to_string().starts_with("unknown field") {
-            path = path
-                .rsplit_once('.')
-                .map(|(parent, _)| parent.to_string())
-                .unwrap_or_default();
+            path = path.rsplit_once('.').map(|(parent, _)| parent.to_string()).unwrap_or_default();
         }
-        let at = if path == "." || path.is_empty() {
-            String::new()
-        } else {
-            format!(" at `{path}`")
-        };
-        ConfigError::Field {
-            at,
-            reason: source.to_string(),
-            source,
-        }
+        let at = if path == "." || path.is_empty() { String::new() } else { format!(" at `{path}`") };
+        ConfigError::Field { at, reason: source.to_string(), source }
     })
 }
 
@@ -157,16 +145,10 @@ mod tests {
 
     impl ActionConfig for Sample {
         fn from_absent() -> Result<Self, ConfigError> {
-            Err(ConfigError::invalid(
-                "UserParameters is required: give the stack name, or JSON {\"stackName\": ...}",
-            ))
+            Err(ConfigError::invalid("UserParameters is required: give the stack name, or JSON {\"stackName\": ...}"))
         }
         fn from_text(text: &str) -> Result<Self, ConfigError> {
-            Ok(Sample {
-                stack_name: text.to_string(),
-                ports: vec![22],
-                nested: None,
-            })
+            Ok(Sample { stack_name: text.to_string(), ports: vec![22], nested: None })
         }
         fn validate(&self) -> Result<(), ConfigError> {
             if self.ports.contains(&0) {
@@ -192,58 +174,36 @@ mod tests {
     fn plain_string_is_trimmed_text() {
         assert_eq!(
             parse(Some("  app-test \n")),
-            Ok(Sample {
-                stack_name: "app-test".into(),
-                ports: vec![22],
-                nested: None
-            })
+            Ok(Sample { stack_name: "app-test".into(), ports: vec![22], nested: None })
         );
     }
 
     #[test]
     fn json_object_is_typed() {
         assert_eq!(
-            parse(Some(
-                r#"{"stackName": "a", "ports": [22, 3389], "nested": {"fail": 50}}"#
-            )),
-            Ok(Sample {
-                stack_name: "a".into(),
-                ports: vec![22, 3389],
-                nested: Some(Nested { fail: 50 })
-            })
+            parse(Some(r#"{"stackName": "a", "ports": [22, 3389], "nested": {"fail": 50}}"#)),
+            Ok(Sample { stack_name: "a".into(), ports: vec![22, 3389], nested: Some(Nested { fail: 50 }) })
         );
     }
 
     #[test]
     fn bad_json_names_line_and_column() {
         let err = parse(Some("{\"stackName\": \"a\",\n \"ports\": [22,]}")).expect_err("bad json");
-        assert_eq!(
-            err,
-            "UserParameters is not valid JSON (line 2, column 15): trailing comma"
-        );
+        assert_eq!(err, "UserParameters is not valid JSON (line 2, column 15): trailing comma");
     }
 
     #[test]
     fn unknown_key_names_the_key_and_the_accepted_keys() {
         let err = parse(Some(r#"{"stackName": "a", "port": [22]}"#)).expect_err("unknown key");
-        assert_eq!(
-            err,
-            "UserParameters: unknown field `port`, expected one of `stackName`, `ports`, `nested`"
-        );
+        assert_eq!(err, "UserParameters: unknown field `port`, expected one of `stackName`, `ports`, `nested`");
         let err = parse(Some(r#"{"stackName": "a", "nested": {"fial": 1}}"#)).expect_err("nested");
-        assert_eq!(
-            err,
-            "UserParameters at `nested`: unknown field `fial`, expected `fail`"
-        );
+        assert_eq!(err, "UserParameters at `nested`: unknown field `fial`, expected `fail`");
     }
 
     #[test]
     fn wrong_type_names_the_path() {
         let err = parse(Some(r#"{"stackName": "a", "ports": [22, "x"]}"#)).expect_err("type");
-        assert_eq!(
-            err,
-            "UserParameters at `ports[1]`: invalid type: string \"x\", expected u16"
-        );
+        assert_eq!(err, "UserParameters at `ports[1]`: invalid type: string \"x\", expected u16");
     }
 
     #[test]
@@ -258,9 +218,6 @@ mod tests {
             parse(Some("[1,2]")).expect_err("array"),
             "UserParameters must be a JSON object or a plain string, not a JSON array"
         );
-        assert_eq!(
-            parse(Some(r#"{"stackName": "a", "ports": [0]}"#)).expect_err("validate"),
-            "ports: 0 is not a port"
-        );
+        assert_eq!(parse(Some(r#"{"stackName": "a", "ports": [0]}"#)).expect_err("validate"), "ports: 0 is not a port");
     }
 }

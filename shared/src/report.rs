@@ -60,12 +60,7 @@ impl Reporter {
 
     /// Reports `outcome` for `job_id`. If CodePipeline refuses a success or progress report as invalid
     /// (which fitting should prevent), the job is failed with the reason instead, so it never hangs.
-    pub async fn report(
-        &self,
-        job_id: &str,
-        external_id: &str,
-        outcome: Outcome,
-    ) -> Result<Reported, ReportError> {
+    pub async fn report(&self, job_id: &str, external_id: &str, outcome: Outcome) -> Result<Reported, ReportError> {
         let external_id = fit_non_empty(external_id, EXTERNAL_ID_MAX_CHARS, job_id);
         let (kind, message) = match outcome {
             Outcome::Failure(failure) => (failure.kind, failure.message),
@@ -77,9 +72,7 @@ impl Reporter {
                     .put_job_success_result()
                     .job_id(job_id)
                     .execution_details(details)
-                    .set_output_variables(
-                        (!variables.is_empty()).then(|| variables.into_iter().collect()),
-                    );
+                    .set_output_variables((!variables.is_empty()).then(|| variables.into_iter().collect()));
                 match self.send_success(job_id, request).await? {
                     Some(reported) => return Ok(reported),
                     None => (
@@ -99,11 +92,7 @@ impl Reporter {
                         ),
                     )
                 } else {
-                    let details = execution_details(
-                        &progress.summary,
-                        &external_id,
-                        progress.percent_complete,
-                    );
+                    let details = execution_details(&progress.summary, &external_id, progress.percent_complete);
                     let request = self
                         .client
                         .put_job_success_result()
@@ -121,8 +110,7 @@ impl Reporter {
                 }
             }
         };
-        self.send_failure(job_id, &external_id, kind, &message)
-            .await
+        self.send_failure(job_id, &external_id, kind, &message).await
     }
 
     /// `Ok(None)` when CodePipeline refused the request as invalid (the caller then fails the job).
@@ -135,23 +123,16 @@ impl Reporter {
             Ok(_) => Ok(Some(Reported::Accepted)),
             Err(err) => match err.as_service_error() {
                 Some(service) if service.is_invalid_job_state_exception() => {
-                    tracing::info!(
-                        job_id,
-                        "the job was already reported (duplicate delivery); nothing to do"
-                    );
+                    tracing::info!(job_id, "the job was already reported (duplicate delivery); nothing to do");
                     Ok(Some(Reported::AlreadyReported))
                 }
                 Some(service)
-                    if service.is_validation_exception()
-                        || service.is_output_variables_size_exceeded_exception() =>
+                    if service.is_validation_exception() || service.is_output_variables_size_exceeded_exception() =>
                 {
                     tracing::error!(job_id, error = %crate::error::error_chain(&err), "CodePipeline refused the success report; failing the job instead");
                     Ok(None)
                 }
-                _ => Err(ReportError::Success {
-                    job_id: job_id.into(),
-                    source: Box::new(err),
-                }),
+                _ => Err(ReportError::Success { job_id: job_id.into(), source: Box::new(err) }),
             },
         }
     }
@@ -169,30 +150,13 @@ impl Reporter {
             .external_execution_id(external_id)
             .build()
             .expect("type and message are always set");
-        match self
-            .client
-            .put_job_failure_result()
-            .job_id(job_id)
-            .failure_details(details)
-            .send()
-            .await
-        {
+        match self.client.put_job_failure_result().job_id(job_id).failure_details(details).send().await {
             Ok(_) => Ok(Reported::Accepted),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_invalid_job_state_exception()) =>
-            {
-                tracing::info!(
-                    job_id,
-                    "the job was already reported (duplicate delivery); nothing to do"
-                );
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_invalid_job_state_exception()) => {
+                tracing::info!(job_id, "the job was already reported (duplicate delivery); nothing to do");
                 Ok(Reported::AlreadyReported)
             }
-            Err(err) => Err(ReportError::Failure {
-                job_id: job_id.into(),
-                source: Box::new(err),
-            }),
+            Err(err) => Err(ReportError::Failure { job_id: job_id.into(), source: Box::new(err) }),
         }
     }
 }
@@ -218,11 +182,7 @@ fn execution_details(summary: &str, external_id: &str, percent: Option<u8>) -> E
 
 /// The API's strings are 1..=max characters.
 fn fit_non_empty(text: &str, max: usize, fallback: &str) -> String {
-    if text.trim().is_empty() {
-        truncate(fallback, max)
-    } else {
-        truncate(text, max)
-    }
+    if text.trim().is_empty() { truncate(fallback, max) } else { truncate(text, max) }
 }
 
 const VALUE_MARKER: &str = "… [truncated to fit CodePipeline's output variable limit]";
@@ -230,33 +190,23 @@ const VALUE_MARKER: &str = "… [truncated to fit CodePipeline's output variable
 /// Shrinks the longest values (with a marker) until the variables' JSON fits [`VARIABLES_MAX_BYTES`].
 pub fn fit_variables(mut variables: BTreeMap<String, String>) -> BTreeMap<String, String> {
     loop {
-        let size = serde_json::to_string(&variables)
-            .map(|s| s.len())
-            .unwrap_or(usize::MAX);
+        let size = serde_json::to_string(&variables).map(|s| s.len()).unwrap_or(usize::MAX);
         if size <= VARIABLES_MAX_BYTES {
             return variables;
         }
-        let Some((key, longest)) = variables
-            .iter()
-            .max_by_key(|(_, v)| v.len())
-            .map(|(k, v)| (k.clone(), v.len()))
+        let Some((key, longest)) = variables.iter().max_by_key(|(_, v)| v.len()).map(|(k, v)| (k.clone(), v.len()))
         else {
             return variables;
         };
         if longest <= VALUE_MARKER.len() {
             // Nothing left to shrink: the keys alone are too many. CodePipeline will refuse and the
             // reporter fails the job with the reason.
-            tracing::error!(
-                size,
-                "output variables exceed the limit even with every value shortened"
-            );
+            tracing::error!(size, "output variables exceed the limit even with every value shortened");
             return variables;
         }
         let excess = size - VARIABLES_MAX_BYTES;
         // JSON escaping can make a value's encoding up to 6x its bytes; cut generously, then re-measure.
-        let budget = longest
-            .saturating_sub(excess + VALUE_MARKER.len())
-            .min(longest - VALUE_MARKER.len());
+        let budget = longest.saturating_sub(excess + VALUE_MARKER.len()).min(longest - VALUE_MARKER.len());
         let value = variables.get_mut(&key).expect("key exists");
         let mut cut = 0;
         for (index, ch) in value.char_indices() {
@@ -283,10 +233,7 @@ mod tests {
         let fitted = fit_variables(vars);
         let size = serde_json::to_string(&fitted).expect("json").len();
         assert!(size <= VARIABLES_MAX_BYTES, "{size}");
-        assert!(
-            size > VARIABLES_MAX_BYTES - 200,
-            "cut far more than needed: {size}"
-        );
+        assert!(size > VARIABLES_MAX_BYTES - 200, "cut far more than needed: {size}");
         assert_eq!(fitted["riskLevel"], "FLAGGED");
         assert!(fitted["findings"].ends_with(VALUE_MARKER));
     }

@@ -27,11 +27,7 @@ pub fn fit_lines(header: &str, lines: &[String], max: usize, noun: &str) -> Stri
     for (index, line) in lines.iter().enumerate() {
         let remaining = lines.len() - index;
         // Room needed: this line, plus the marker if more lines follow after it.
-        let marker_after = if remaining > 1 {
-            more_marker(remaining - 1, noun).chars().count() + 1
-        } else {
-            0
-        };
+        let marker_after = if remaining > 1 { more_marker(remaining - 1, noun).chars().count() + 1 } else { 0 };
         let needed = usize::from(!out.is_empty()) + line.chars().count() + marker_after;
         if out.chars().count() + needed > max {
             let marker = more_marker(remaining, noun);
@@ -69,11 +65,7 @@ mod tests {
         let len = cut.chars().count();
         assert!((2046..=2048).contains(&len), "{len}");
         let omitted = 3000 - cut.chars().take_while(|c| *c == 'x').count();
-        assert!(
-            cut.ends_with(&format!("… [truncated {omitted} characters]")),
-            "{}",
-            &cut[2000..]
-        );
+        assert!(cut.ends_with(&format!("… [truncated {omitted} characters]")), "{}", &cut[2000..]);
     }
 
     #[test]
@@ -86,9 +78,7 @@ mod tests {
 
     #[test]
     fn lines_fit_with_a_count_of_the_rest() {
-        let lines: Vec<String> = (1..=100)
-            .map(|i| format!("finding {i:03} xxxxxxxxxx"))
-            .collect();
+        let lines: Vec<String> = (1..=100).map(|i| format!("finding {i:03} xxxxxxxxxx")).collect();
         let text = fit_lines("3 errors:", &lines, 200, "findings");
         assert!(text.chars().count() <= 200, "{}", text.len());
         assert!(text.starts_with("3 errors:\nfinding 001"));

@@ -79,16 +79,7 @@ fn try_sql(engine: Engine, database: Option<&str>, statement: &str) -> Result<St
         }
         Engine::MariaDb => {
             let mut c = Command::new("mariadb");
-            c.args([
-                "-h",
-                "127.0.0.1",
-                "-P",
-                "3306",
-                "-u",
-                "root",
-                "--batch",
-                "--skip-column-names",
-            ]);
+            c.args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "--batch", "--skip-column-names"]);
             if let Some(db) = database {
                 c.arg(db);
             }
@@ -96,9 +87,7 @@ fn try_sql(engine: Engine, database: Option<&str>, statement: &str) -> Result<St
             c
         }
     };
-    let output = command
-        .output()
-        .map_err(|e| format!("cannot run the {engine:?} client (is it installed?): {e}"))?;
+    let output = command.output().map_err(|e| format!("cannot run the {engine:?} client (is it installed?): {e}"))?;
     if !output.status.success() {
         return Err(format!(
             "{engine:?}: `{statement}` failed (is the server up? ./scripts/test starts it): {}",

@@ -15,10 +15,7 @@ impl Captured {
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -33,9 +30,7 @@ pub fn capture(json: bool, level: &str) -> Captured {
         .get_or_init(|| {
             let captured = Captured::default();
             let writer = captured.clone();
-            codepipeline_action::logging::init_with_writer(json, Some(level), move || {
-                writer.clone()
-            });
+            codepipeline_action::logging::init_with_writer(json, Some(level), move || writer.clone());
             captured
         })
         .clone()

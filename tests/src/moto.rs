@@ -13,6 +13,17 @@ pub const MOTO_VERSION: &str = "5.2.5";
 #[derive(Debug)]
 pub struct Moto {
     endpoint: String,
+    /// For a private server: the watcher shell and the moto pid, stopped on drop.
+    process: Option<(std::process::Child, u32)>,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        if let Some((mut watcher, pid)) = self.process.take() {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            let _ = watcher.wait();
+        }
+    }
 }
 
 impl Moto {
@@ -25,7 +36,7 @@ impl Moto {
 pub fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     MOTO.get_or_init(|| match std::env::var("MOTO_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => Moto { endpoint },
+        Ok(endpoint) if !endpoint.is_empty() => Moto { endpoint, process: None },
         _ => start_moto(&[]),
     })
 }
@@ -52,6 +63,7 @@ pub fn start_moto(env: &[(&str, &str)]) -> Moto {
     let script = r#"
 "$1" -H 127.0.0.1 -p "$2" >/dev/null 2>&1 &
 child=$!
+echo "$child"
 trap 'kill $child 2>/dev/null' EXIT
 while kill -0 "$3" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.5; done
 "#;
@@ -62,28 +74,29 @@ while kill -0 "$3" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.5; do
         .arg(port.to_string())
         .arg(std::process::id().to_string())
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null());
     for (key, value) in env {
         command.env(key, value);
     }
-    command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start bash to run moto: {e}"));
+    let mut watcher = command.spawn().unwrap_or_else(|e| panic!("cannot start bash to run moto: {e}"));
+    let mut line = String::new();
+    let stdout = watcher.stdout.take().expect("piped stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("moto pid");
+    let pid: u32 = line.trim().parse().unwrap_or_else(|_| panic!("moto watcher printed {line:?}, not a pid"));
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let started = Instant::now();
     while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        let exited = watcher.try_wait().ok().flatten().is_some();
         assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "moto did not start on {addr} within 30 s (binary: {}). Run ./scripts/test, which installs \
+            !exited && started.elapsed() < Duration::from_secs(30),
+            "moto did not start on {addr} (binary: {}). Run ./scripts/test, which installs \
              moto[server]=={MOTO_VERSION} into ~/.cache/pipeline-gates/venv, or set MOTO_SERVER_BIN.",
             bin.display()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    Moto {
-        endpoint: format!("http://{addr}"),
-    }
+    Moto { endpoint: format!("http://{addr}"), process: Some((watcher, pid)) }
 }
 
 pub fn free_port() -> u16 {

@@ -17,13 +17,7 @@ pub async fn aws_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            FUNCTION_ACCESS_KEY,
-            "function-role-secret",
-            None,
-            None,
-            "tests",
-        ))
+        .credentials_provider(Credentials::new(FUNCTION_ACCESS_KEY, "function-role-secret", None, None, "tests"))
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
         .load()
         .await
@@ -31,56 +25,35 @@ pub async fn aws_config(endpoint: &str) -> SdkConfig {
 
 /// A CodePipeline reporter pointed at the stand-in.
 pub fn reporter(aws: &SdkConfig, standin_endpoint: &str) -> Reporter {
-    let config = aws_sdk_codepipeline::config::Builder::from(aws)
-        .endpoint_url(standin_endpoint)
-        .build();
+    let config = aws_sdk_codepipeline::config::Builder::from(aws).endpoint_url(standin_endpoint).build();
     Reporter::new(aws_sdk_codepipeline::Client::from_conf(config))
 }
 
 /// Harness settings for the rig: path-style S3 and a short fallback budget.
 pub fn settings() -> Settings {
-    Settings {
-        s3_force_path_style: true,
-        budget_without_deadline: Duration::from_secs(120),
-        ..Settings::default()
-    }
+    Settings { s3_force_path_style: true, budget_without_deadline: Duration::from_secs(120), ..Settings::default() }
 }
 
 /// A path-style S3 client for setting up and inspecting moto.
 pub fn s3(aws: &SdkConfig) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(aws)
-            .force_path_style(true)
-            .build(),
-    )
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(aws).force_path_style(true).build())
 }
 
 /// A fresh bucket with a unique name.
 pub async fn new_bucket(s3: &aws_sdk_s3::Client) -> String {
     let bucket = format!("artifacts-{}", uuid::Uuid::new_v4().simple());
-    s3.create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .expect("create bucket in moto");
+    s3.create_bucket().bucket(&bucket).send().await.expect("create bucket in moto");
     bucket
 }
 
 pub async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, bytes: Vec<u8>) {
-    s3.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(bytes.into())
-        .send()
-        .await
-        .expect("put object in moto");
+    s3.put_object().bucket(bucket).key(key).body(bytes.into()).send().await.expect("put object in moto");
 }
 
 /// A deflated zip of `(name, contents)` pairs.
 pub fn zip_bytes(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
     for (name, bytes) in files {
         writer.start_file(*name, options).expect("start zip entry");
         writer.write_all(bytes).expect("write zip entry");
@@ -179,11 +152,7 @@ impl JobEvent {
             "outputArtifacts": self.outputs.iter().map(artifact).collect::<Vec<_>>(),
         });
         if let Some(creds) = &self.credentials {
-            let expires = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .expect("clock")
-                .as_millis()
-                + 3_600_000;
+            let expires = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() + 3_600_000;
             data["artifactCredentials"] = json!({
                 "accessKeyId": creds.access_key_id,
                 "secretAccessKey": creds.secret_access_key,
@@ -205,10 +174,7 @@ impl JobEvent {
 
 /// A Lambda invocation of `payload`. `deadline_in`: None = the bogus 1970 deadline `cargo lambda watch`
 /// sends; Some(d) = a real deadline `d` from now.
-pub fn invocation(
-    payload: Value,
-    deadline_in: Option<Duration>,
-) -> lambda_runtime::LambdaEvent<Value> {
+pub fn invocation(payload: Value, deadline_in: Option<Duration>) -> lambda_runtime::LambdaEvent<Value> {
     let mut context = lambda_runtime::Context::default();
     context.request_id = uuid::Uuid::new_v4().to_string();
     context.deadline = match deadline_in {

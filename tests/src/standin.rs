@@ -53,11 +53,7 @@ impl RecordedResult {
     /// `(type, message)` of a failure; panics with the recorded result otherwise.
     pub fn failure(&self) -> (&str, &str) {
         match &self.outcome {
-            RecordedOutcome::Failure {
-                failure_type,
-                message,
-                ..
-            } => (failure_type, message),
+            RecordedOutcome::Failure { failure_type, message, .. } => (failure_type, message),
             other => panic!("expected a failure for job {}, got {other:?}", self.job_id),
         }
     }
@@ -65,11 +61,9 @@ impl RecordedResult {
     /// `(summary, variables)` of a success; panics otherwise.
     pub fn success(&self) -> (&str, &BTreeMap<String, String>) {
         match &self.outcome {
-            RecordedOutcome::Success {
-                summary,
-                output_variables,
-                ..
-            } => (summary.as_deref().unwrap_or(""), output_variables),
+            RecordedOutcome::Success { summary, output_variables, .. } => {
+                (summary.as_deref().unwrap_or(""), output_variables)
+            }
             other => panic!("expected a success for job {}, got {other:?}", self.job_id),
         }
     }
@@ -113,14 +107,9 @@ impl CodePipelineStandIn {
         listener.set_nonblocking(true).expect("nonblocking");
         let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let app = Router::new()
-            .route("/", post(handle))
-            .with_state(ledger.clone());
+        let app = Router::new().route("/", post(handle)).with_state(ledger.clone());
         let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
                 axum::serve(listener, app)
@@ -131,12 +120,7 @@ impl CodePipelineStandIn {
                     .expect("stand-in server");
             });
         });
-        Self {
-            endpoint,
-            ledger,
-            shutdown: Some(tx),
-            thread: Some(thread),
-        }
+        Self { endpoint, ledger, shutdown: Some(tx), thread: Some(thread) }
     }
 
     pub fn endpoint(&self) -> &str {
@@ -144,9 +128,7 @@ impl CodePipelineStandIn {
     }
 
     fn ledger(&self) -> MutexGuard<'_, Ledger> {
-        self.ledger
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.ledger.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A new job waiting for its result, as CodePipeline creates one per action execution.
@@ -159,16 +141,10 @@ impl CodePipelineStandIn {
     /// After a success with a continuation token, CodePipeline creates a new job for the same action
     /// carrying the token. Returns `(new job id, token)`, or None if `job_id` did not continue.
     pub fn continuation_of(&self, job_id: &str) -> Option<(String, String)> {
-        let token = self
-            .results_for(job_id)
-            .into_iter()
-            .find_map(|r| match r.outcome {
-                RecordedOutcome::Success {
-                    continuation_token: Some(token),
-                    ..
-                } => Some(token),
-                _ => None,
-            })?;
+        let token = self.results_for(job_id).into_iter().find_map(|r| match r.outcome {
+            RecordedOutcome::Success { continuation_token: Some(token), .. } => Some(token),
+            _ => None,
+        })?;
         Some((self.new_job(), token))
     }
 
@@ -178,22 +154,13 @@ impl CodePipelineStandIn {
     }
 
     pub fn results_for(&self, job_id: &str) -> Vec<RecordedResult> {
-        self.ledger()
-            .results
-            .iter()
-            .filter(|r| r.job_id == job_id)
-            .cloned()
-            .collect()
+        self.ledger().results.iter().filter(|r| r.job_id == job_id).cloned().collect()
     }
 
     /// The one result of `job_id`; panics (with what was recorded) unless there is exactly one.
     pub fn only_result(&self, job_id: &str) -> RecordedResult {
         let results = self.results_for(job_id);
-        assert_eq!(
-            results.len(),
-            1,
-            "job {job_id} must have exactly one result, has {results:#?}"
-        );
+        assert_eq!(results.len(), 1, "job {job_id} must have exactly one result, has {results:#?}");
         results.into_iter().next().expect("one result")
     }
 
@@ -222,18 +189,10 @@ struct ApiError {
 
 impl ApiError {
     fn validation(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            error_type: "ValidationException",
-            message: message.into(),
-        }
+        Self { status: StatusCode::BAD_REQUEST, error_type: "ValidationException", message: message.into() }
     }
     fn of(error_type: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            error_type,
-            message: message.into(),
-        }
+        Self { status: StatusCode::BAD_REQUEST, error_type, message: message.into() }
     }
 }
 
@@ -244,10 +203,7 @@ impl IntoResponse for ApiError {
             self.status,
             [
                 (header::CONTENT_TYPE, "application/x-amz-json-1.1"),
-                (
-                    header::HeaderName::from_static("x-amzn-errortype"),
-                    self.error_type,
-                ),
+                (header::HeaderName::from_static("x-amzn-errortype"), self.error_type),
             ],
             body,
         )
@@ -255,11 +211,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-async fn handle(
-    State(ledger): State<Arc<Mutex<Ledger>>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn handle(State(ledger): State<Arc<Mutex<Ledger>>>, headers: HeaderMap, body: Bytes) -> Response {
     let mut job_id = None;
     let result = process(&ledger, &headers, &body, &mut job_id);
     let mut ledger = ledger.lock().unwrap_or_else(|p| p.into_inner());
@@ -267,12 +219,7 @@ async fn handle(
         Ok(recorded) => {
             ledger.jobs.insert(recorded.job_id.clone(), JobStatus::Done);
             ledger.results.push(recorded);
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/x-amz-json-1.1")],
-                "{}",
-            )
-                .into_response()
+            (StatusCode::OK, [(header::CONTENT_TYPE, "application/x-amz-json-1.1")], "{}").into_response()
         }
         Err(err) => {
             ledger.rejections.push(Rejection {
@@ -291,32 +238,16 @@ fn process(
     body: &[u8],
     job_id_out: &mut Option<String>,
 ) -> Result<RecordedResult, ApiError> {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let operation = target.strip_prefix(TARGET_PREFIX).ok_or_else(|| {
-        ApiError::of(
-            "UnknownOperationException",
-            format!("unknown target {target:?}"),
-        )
-    })?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let operation = target
+        .strip_prefix(TARGET_PREFIX)
+        .ok_or_else(|| ApiError::of("UnknownOperationException", format!("unknown target {target:?}")))?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !content_type.starts_with("application/x-amz-json-1.1") {
-        return Err(ApiError::of(
-            "SerializationException",
-            format!("unexpected content type {content_type:?}"),
-        ));
+        return Err(ApiError::of("SerializationException", format!("unexpected content type {content_type:?}")));
     }
-    let request: Map<String, Value> = serde_json::from_slice(body).map_err(|e| {
-        ApiError::of(
-            "SerializationException",
-            format!("body is not a JSON object: {e}"),
-        )
-    })?;
+    let request: Map<String, Value> = serde_json::from_slice(body)
+        .map_err(|e| ApiError::of("SerializationException", format!("body is not a JSON object: {e}")))?;
     let access_key_id = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -338,65 +269,43 @@ fn process(
         "PutJobSuccessResult" => validate_success(&request)?,
         "PutJobFailureResult" => validate_failure(&request)?,
         other => {
-            return Err(ApiError::of(
-                "UnknownOperationException",
-                format!("operation {other} is not served"),
-            ));
+            return Err(ApiError::of("UnknownOperationException", format!("operation {other} is not served")));
         }
     };
 
     // Job state last, as CodePipeline validates the request before looking the job up.
-    let status = ledger
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .jobs
-        .get(&job_id)
-        .copied();
+    let status = ledger.lock().unwrap_or_else(|p| p.into_inner()).jobs.get(&job_id).copied();
     match status {
         None => Err(ApiError::of(
             "JobNotFoundException",
-            format!(
-                "The job was specified in an invalid format or cannot be found. Job id: {job_id}"
-            ),
+            format!("The job was specified in an invalid format or cannot be found. Job id: {job_id}"),
         )),
         Some(JobStatus::Done) => Err(ApiError::of(
             "InvalidJobStateException",
-            format!(
-                "The job state was specified in an invalid format. Job {job_id} is not in progress"
-            ),
+            format!("The job state was specified in an invalid format. Job {job_id} is not in progress"),
         )),
-        Some(JobStatus::InProgress) => Ok(RecordedResult {
-            job_id,
-            outcome,
-            access_key_id,
-        }),
+        Some(JobStatus::InProgress) => Ok(RecordedResult { job_id, outcome, access_key_id }),
     }
 }
 
 fn is_job_id(id: &str) -> bool {
     let groups: Vec<&str> = id.split('-').collect();
     groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, len)| {
-            g.len() == len
-                && g.bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        })
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
 }
 
 fn constraint(value: &str, field: &str, rule: &str) -> String {
     let shown: String = value.chars().take(64).collect();
-    format!(
-        "1 validation error detected: Value '{shown}' at '{field}' failed to satisfy constraint: {rule}"
-    )
+    format!("1 validation error detected: Value '{shown}' at '{field}' failed to satisfy constraint: {rule}")
 }
 
 fn required_string(object: &Map<String, Value>, field: &str) -> Result<String, ApiError> {
     match object.get(field) {
         Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(ApiError::of(
-            "SerializationException",
-            format!("{field} must be a string"),
-        )),
+        Some(_) => Err(ApiError::of("SerializationException", format!("{field} must be a string"))),
         None => Err(ApiError::validation(format!(
             "1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null"
         ))),
@@ -438,12 +347,9 @@ fn validate_success(request: &Map<String, Value>) -> Result<RecordedOutcome, Api
     let mut external_execution_id = None;
     let mut percent_complete = None;
     if let Some(details) = request.get("executionDetails") {
-        let details = details.as_object().ok_or_else(|| {
-            ApiError::of(
-                "SerializationException",
-                "executionDetails must be an object",
-            )
-        })?;
+        let details = details
+            .as_object()
+            .ok_or_else(|| ApiError::of("SerializationException", "executionDetails must be an object"))?;
         summary = optional_string(details, "summary")?;
         if let Some(s) = &summary {
             check_length(s, "executionDetails.summary", 1, 2048)?;
@@ -453,12 +359,9 @@ fn validate_success(request: &Map<String, Value>) -> Result<RecordedOutcome, Api
             check_length(id, "executionDetails.externalExecutionId", 1, 1500)?;
         }
         if let Some(value) = details.get("percentComplete") {
-            let percent = value.as_i64().ok_or_else(|| {
-                ApiError::of(
-                    "SerializationException",
-                    "percentComplete must be an integer",
-                )
-            })?;
+            let percent = value
+                .as_i64()
+                .ok_or_else(|| ApiError::of("SerializationException", "percentComplete must be an integer"))?;
             if !(0..=100).contains(&percent) {
                 return Err(ApiError::validation(constraint(
                     &percent.to_string(),
@@ -470,33 +373,17 @@ fn validate_success(request: &Map<String, Value>) -> Result<RecordedOutcome, Api
         }
     }
     if let Some(revision) = request.get("currentRevision") {
-        let revision = revision.as_object().ok_or_else(|| {
-            ApiError::of(
-                "SerializationException",
-                "currentRevision must be an object",
-            )
-        })?;
-        check_length(
-            &required_string(revision, "revision")?,
-            "currentRevision.revision",
-            1,
-            1500,
-        )?;
-        check_length(
-            &required_string(revision, "changeIdentifier")?,
-            "currentRevision.changeIdentifier",
-            1,
-            100,
-        )?;
+        let revision = revision
+            .as_object()
+            .ok_or_else(|| ApiError::of("SerializationException", "currentRevision must be an object"))?;
+        check_length(&required_string(revision, "revision")?, "currentRevision.revision", 1, 1500)?;
+        check_length(&required_string(revision, "changeIdentifier")?, "currentRevision.changeIdentifier", 1, 100)?;
     }
     let mut output_variables = BTreeMap::new();
     if let Some(variables) = request.get("outputVariables") {
-        let variables = variables.as_object().ok_or_else(|| {
-            ApiError::of(
-                "SerializationException",
-                "outputVariables must be an object",
-            )
-        })?;
+        let variables = variables
+            .as_object()
+            .ok_or_else(|| ApiError::of("SerializationException", "outputVariables must be an object"))?;
         if continuation_token.is_some() && !variables.is_empty() {
             return Err(ApiError::validation(
                 "outputVariables can be included only when there is no continuation token on the request",
@@ -504,10 +391,8 @@ fn validate_success(request: &Map<String, Value>) -> Result<RecordedOutcome, Api
         }
         let mut total = 0usize;
         for (key, value) in variables {
-            let valid = !key.is_empty()
-                && key
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'-' | b'_'));
+            let valid =
+                !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'-' | b'_'));
             if !valid {
                 return Err(ApiError::validation(constraint(
                     key,
@@ -515,21 +400,16 @@ fn validate_success(request: &Map<String, Value>) -> Result<RecordedOutcome, Api
                     "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [A-Za-z0-9@\\-_]+]",
                 )));
             }
-            let value = value.as_str().ok_or_else(|| {
-                ApiError::of(
-                    "SerializationException",
-                    "output variable values must be strings",
-                )
-            })?;
+            let value = value
+                .as_str()
+                .ok_or_else(|| ApiError::of("SerializationException", "output variable values must be strings"))?;
             total += key.len() + value.len();
             output_variables.insert(key.clone(), value.to_string());
         }
         if total > 122_880 {
             return Err(ApiError::of(
                 "OutputVariablesSizeExceededException",
-                format!(
-                    "Exceeded the total size limit for all variables in the pipeline: {total} bytes > 122880"
-                ),
+                format!("Exceeded the total size limit for all variables in the pipeline: {total} bytes > 122880"),
             ));
         }
     }
@@ -553,10 +433,7 @@ fn validate_failure(request: &Map<String, Value>) -> Result<RecordedOutcome, Api
         return Err(ApiError::validation(constraint(
             &failure_type,
             "failureDetails.type",
-            &format!(
-                "Member must satisfy enum value set: [{}]",
-                FAILURE_TYPES.join(", ")
-            ),
+            &format!("Member must satisfy enum value set: [{}]", FAILURE_TYPES.join(", ")),
         )));
     }
     let message = required_string(details, "message")?;
@@ -565,9 +442,5 @@ fn validate_failure(request: &Map<String, Value>) -> Result<RecordedOutcome, Api
     if let Some(id) = &external_execution_id {
         check_length(id, "failureDetails.externalExecutionId", 1, 1500)?;
     }
-    Ok(RecordedOutcome::Failure {
-        failure_type,
-        message,
-        external_execution_id,
-    })
+    Ok(RecordedOutcome::Failure { failure_type, message, external_execution_id })
 }

@@ -14,11 +14,7 @@ async fn only_the_artifact_credentials_can_read_the_artifact() {
     let moto = start_moto(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
     let function_role = rig::aws_config(moto.endpoint()).await;
     let iam = aws_sdk_iam::Client::new(&function_role);
-    iam.create_user()
-        .user_name("pipeline-artifacts")
-        .send()
-        .await
-        .expect("create user");
+    iam.create_user().user_name("pipeline-artifacts").send().await.expect("create user");
     iam.put_user_policy()
         .user_name("pipeline-artifacts")
         .policy_name("artifact-store")
@@ -55,25 +51,11 @@ async fn only_the_artifact_credentials_can_read_the_artifact() {
         .await;
     let s3 = rig::s3(&store_user);
     let bucket = rig::new_bucket(&s3).await;
-    rig::put(
-        &s3,
-        &bucket,
-        "in.zip",
-        zip_bytes(&[("templates/app.yaml", b"Resources: {}\n")]),
-    )
-    .await;
+    rig::put(&s3, &bucket, "in.zip", zip_bytes(&[("templates/app.yaml", b"Resources: {}\n")])).await;
 
     // The function's own role is unknown to this moto: any S3 call signed with it is refused.
-    let refused = rig::s3(&function_role)
-        .get_object()
-        .bucket(&bucket)
-        .key("in.zip")
-        .send()
-        .await;
-    assert!(
-        refused.is_err(),
-        "moto must refuse the function's own credentials"
-    );
+    let refused = rig::s3(&function_role).get_object().bucket(&bucket).key("in.zip").send().await;
+    assert!(refused.is_err(), "moto must refuse the function's own credentials");
 
     let standin = CodePipelineStandIn::start();
     let harness = codepipeline_action::Harness::new(
@@ -88,20 +70,9 @@ async fn only_the_artifact_credentials_can_read_the_artifact() {
         .input("SourceOutput", &bucket, "in.zip")
         .output("Out", &bucket, "out.zip")
         .credentials(artifact_creds.clone());
-    harness
-        .handle(invocation(event.to_json(), None))
-        .await
-        .expect("handled");
-    assert_eq!(
-        standin.only_result(&job).success().0,
-        "read templates/app.yaml: Resources: {}\n"
-    );
-    s3.head_object()
-        .bucket(&bucket)
-        .key("out.zip")
-        .send()
-        .await
-        .expect("output written with the artifact credentials");
+    harness.handle(invocation(event.to_json(), None)).await.expect("handled");
+    assert_eq!(standin.only_result(&job).success().0, "read templates/app.yaml: Resources: {}\n");
+    s3.head_object().bucket(&bucket).key("out.zip").send().await.expect("output written with the artifact credentials");
 
     // Credentials that moto does not know: the job fails as a PermissionError.
     let job = standin.new_job();
@@ -109,17 +80,12 @@ async fn only_the_artifact_credentials_can_read_the_artifact() {
         .user_parameters(r#"{"behave": "read-artifact"}"#)
         .input("SourceOutput", &bucket, "in.zip")
         .credentials(ArtifactCreds::default());
-    harness
-        .handle(invocation(event.to_json(), None))
-        .await
-        .expect("handled");
+    harness.handle(invocation(event.to_json(), None)).await.expect("handled");
     let result = standin.only_result(&job);
     let (kind, message) = result.failure();
     assert_eq!(kind, "PermissionError", "{message}");
     assert!(
-        message.starts_with(&format!(
-            "artifact `SourceOutput` (s3://{bucket}/in.zip): download failed"
-        )),
+        message.starts_with(&format!("artifact `SourceOutput` (s3://{bucket}/in.zip): download failed")),
         "{message}"
     );
 }

@@ -12,9 +12,7 @@ fn private_postgres_database() {
     let name = db.name.clone();
     drop(db);
     let admin = TestDatabase::postgres();
-    let exists = admin.query(&format!(
-        "SELECT count(*) FROM pg_database WHERE datname = '{name}'"
-    ));
+    let exists = admin.query(&format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'"));
     assert_eq!(exists, "0", "dropped with the test");
 }
 
@@ -28,8 +26,6 @@ fn private_mariadb_database() {
     let name = db.name.clone();
     drop(db);
     let admin = TestDatabase::mariadb();
-    let exists = admin.query(&format!(
-        "SELECT count(*) FROM information_schema.schemata WHERE schema_name = '{name}'"
-    ));
+    let exists = admin.query(&format!("SELECT count(*) FROM information_schema.schemata WHERE schema_name = '{name}'"));
     assert_eq!(exists, "0", "dropped with the test");
 }

@@ -21,9 +21,7 @@ async fn no_secret_in_logs_or_results() {
         secret_access_key: SECRET_KEY.into(),
         session_token: Some(SESSION_TOKEN.into()),
     };
-    let (bucket, key) = rig
-        .artifact(zip_bytes(&[("templates/app.yaml", b"Resources: {}\n")]))
-        .await;
+    let (bucket, key) = rig.artifact(zip_bytes(&[("templates/app.yaml", b"Resources: {}\n")])).await;
     let mut quick = settings();
     quick.budget_without_deadline = Duration::from_millis(500);
     let harness = rig.harness(quick);
@@ -43,13 +41,8 @@ async fn no_secret_in_logs_or_results() {
             .input("SourceOutput", &bucket, &key)
             .output("Out", &bucket, "out.zip")
             .credentials(creds.clone())
-            .encryption_key(
-                "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000",
-            );
-        harness
-            .handle(invocation(event.to_json(), None))
-            .await
-            .expect("handled");
+            .encryption_key("arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000");
+        harness.handle(invocation(event.to_json(), None)).await.expect("handled");
         jobs.push(job);
     }
     // A download that fails (no such bucket) goes through the SDK's error paths with the credentials.
@@ -58,27 +51,16 @@ async fn no_secret_in_logs_or_results() {
         .user_parameters(r#"{"behave": "read-artifact"}"#)
         .input("SourceOutput", "no-such-bucket-canary", "k")
         .credentials(creds.clone());
-    harness
-        .handle(invocation(event.to_json(), None))
-        .await
-        .expect("handled");
+    harness.handle(invocation(event.to_json(), None)).await.expect("handled");
     jobs.push(job);
     // A malformed event that carries the secrets in odd places.
-    let mut malformed = JobEvent::new("not-a-job")
-        .credentials(creds.clone())
-        .to_json();
+    let mut malformed = JobEvent::new("not-a-job").credentials(creds.clone()).to_json();
     malformed["CodePipeline.job"]["data"]["inputArtifacts"] = serde_json::json!(SECRET_KEY);
-    harness
-        .handle(invocation(malformed, None))
-        .await
-        .expect_err("malformed");
+    harness.handle(invocation(malformed, None)).await.expect_err("malformed");
 
     let text = captured.text();
     for job in &jobs {
-        assert!(
-            text.contains(job.as_str()),
-            "the capture must hold every job's log lines (job {job})"
-        );
+        assert!(text.contains(job.as_str()), "the capture must hold every job's log lines (job {job})");
         rig.standin.only_result(job);
     }
     let results = format!("{:?} {:?}", rig.standin.results(), rig.standin.rejections());

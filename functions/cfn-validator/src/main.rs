@@ -29,11 +29,7 @@ impl Action for CfnValidator {
     type Config = AnyParameters;
     const NAME: &'static str = "cfn-validator";
 
-    async fn run(
-        &self,
-        _job: &JobContext<'_>,
-        _config: AnyParameters,
-    ) -> Result<Outcome, ActionError> {
+    async fn run(&self, _job: &JobContext<'_>, _config: AnyParameters) -> Result<Outcome, ActionError> {
         Ok(Outcome::failure(
             FailureKind::ConfigurationError,
             "cfn-validator is not implemented yet; do not use it in a pipeline until its release",

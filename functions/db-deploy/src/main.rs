@@ -29,11 +29,7 @@ impl Action for DbDeploy {
     type Config = AnyParameters;
     const NAME: &'static str = "db-deploy";
 
-    async fn run(
-        &self,
-        _job: &JobContext<'_>,
-        _config: AnyParameters,
-    ) -> Result<Outcome, ActionError> {
+    async fn run(&self, _job: &JobContext<'_>, _config: AnyParameters) -> Result<Outcome, ActionError> {
         Ok(Outcome::failure(
             FailureKind::ConfigurationError,
             "db-deploy is not implemented yet; do not use it in a pipeline until its release",

@@ -4,8 +4,8 @@
 
 use codepipeline_action::artifact::OutputArchive;
 use codepipeline_action::{
-    Action, ActionConfig, ActionError, ConfigError, FailureKind, Harness, JobContext, Outcome,
-    OutputVariables, Settings,
+    Action, ActionConfig, ActionError, ConfigError, FailureKind, Harness, JobContext, Outcome, OutputVariables,
+    Settings,
 };
 use serde::{Deserialize, Serialize};
 use test_support::rig;
@@ -39,20 +39,10 @@ pub struct Plan {
 
 impl ActionConfig for Plan {
     fn from_absent() -> Result<Self, ConfigError> {
-        Ok(Plan {
-            behave: Behave::Succeed,
-            artifact: None,
-            entry: None,
-            text: None,
-        })
+        Ok(Plan { behave: Behave::Succeed, artifact: None, entry: None, text: None })
     }
     fn from_text(text: &str) -> Result<Self, ConfigError> {
-        Ok(Plan {
-            behave: Behave::Succeed,
-            artifact: None,
-            entry: None,
-            text: Some(text.into()),
-        })
+        Ok(Plan { behave: Behave::Succeed, artifact: None, entry: None, text: Some(text.into()) })
     }
 }
 
@@ -82,9 +72,8 @@ impl Action for TestAction {
                 vars.insert("bytes", text.len().to_string())?;
                 vars.insert("artifact", archive.artifact_name())?;
                 if plan.behave == Behave::WriteOutput {
-                    let mut out = OutputArchive::new().map_err(|e| {
-                        ActionError::with_source(FailureKind::JobFailed, "temp file", e)
-                    })?;
+                    let mut out = OutputArchive::new()
+                        .map_err(|e| ActionError::with_source(FailureKind::JobFailed, "temp file", e))?;
                     out.add(entry, text.as_bytes())
                         .map_err(|e| ActionError::with_source(FailureKind::JobFailed, "zip", e))?;
                     out.add("report.json", br#"{"ok":true}"#)
@@ -110,18 +99,11 @@ impl Action for TestAction {
                 Ok(Outcome::success_with("s".repeat(3_000), vars))
             }
             Behave::Continue => match job.resume::<Step>()? {
-                None => Ok(Outcome::in_progress(
-                    &Step { step: 1 },
-                    "step 1 of 2 done",
-                    Some(150),
-                )?),
+                None => Ok(Outcome::in_progress(&Step { step: 1 }, "step 1 of 2 done", Some(150))?),
                 Some(Step { step }) => {
                     let mut vars = OutputVariables::new();
                     vars.insert("steps", (step + 1).to_string())?;
-                    Ok(Outcome::success_with(
-                        format!("finished after step {}", step + 1),
-                        vars,
-                    ))
+                    Ok(Outcome::success_with(format!("finished after step {}", step + 1), vars))
                 }
             },
         }
@@ -138,21 +120,12 @@ pub struct Rig {
 pub async fn rig() -> Rig {
     let aws = rig::aws_config(test_support::moto::moto().endpoint()).await;
     let s3 = rig::s3(&aws);
-    Rig {
-        aws,
-        s3,
-        standin: CodePipelineStandIn::start(),
-    }
+    Rig { aws, s3, standin: CodePipelineStandIn::start() }
 }
 
 impl Rig {
     pub fn harness(&self, settings: Settings) -> Harness<TestAction> {
-        Harness::new(
-            TestAction,
-            self.aws.clone(),
-            rig::reporter(&self.aws, self.standin.endpoint()),
-            settings,
-        )
+        Harness::new(TestAction, self.aws.clone(), rig::reporter(&self.aws, self.standin.endpoint()), settings)
     }
 
     /// A bucket holding `zip` at `key`.
