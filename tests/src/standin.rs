@@ -88,6 +88,8 @@ struct Ledger {
     jobs: HashMap<String, JobStatus>,
     results: Vec<RecordedResult>,
     rejections: Vec<Rejection>,
+    /// The next N requests are answered with ThrottlingException.
+    throttle: u32,
 }
 
 /// The running stand-in. Dropping it stops the server.
@@ -146,6 +148,11 @@ impl CodePipelineStandIn {
             _ => None,
         })?;
         Some((self.new_job(), token))
+    }
+
+    /// Answers the next `count` requests with `ThrottlingException`, as CodePipeline does under load.
+    pub fn throttle_next(&self, count: u32) {
+        self.ledger().throttle = count;
     }
 
     /// Every accepted result, in order.
@@ -213,7 +220,17 @@ impl IntoResponse for ApiError {
 
 async fn handle(State(ledger): State<Arc<Mutex<Ledger>>>, headers: HeaderMap, body: Bytes) -> Response {
     let mut job_id = None;
-    let result = process(&ledger, &headers, &body, &mut job_id);
+    let throttled = {
+        let mut ledger = ledger.lock().unwrap_or_else(|p| p.into_inner());
+        let throttled = ledger.throttle > 0;
+        ledger.throttle = ledger.throttle.saturating_sub(1);
+        throttled
+    };
+    let result = if throttled {
+        Err(ApiError::of("ThrottlingException", "Rate exceeded"))
+    } else {
+        process(&ledger, &headers, &body, &mut job_id)
+    };
     let mut ledger = ledger.lock().unwrap_or_else(|p| p.into_inner());
     match result {
         Ok(recorded) => {

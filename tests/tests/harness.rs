@@ -250,6 +250,20 @@ async fn duplicate_delivery_of_a_reported_job_is_done_not_an_error() {
 }
 
 #[tokio::test]
+async fn a_throttled_report_is_retried() {
+    let rig = rig().await;
+    let job = rig.standin.new_job();
+    let event = JobEvent::new(&job).user_parameters(r#"{"behave": "error"}"#);
+    rig.standin.throttle_next(1);
+    let response = rig.harness(settings()).handle(invocation(event.to_json(), None)).await.expect("retried");
+    assert_eq!(response["result"], "failure");
+    rig.standin.only_result(&job);
+    let rejections = rig.standin.rejections();
+    assert_eq!(rejections.len(), 1);
+    assert_eq!(rejections[0].error_type, "ThrottlingException");
+}
+
+#[tokio::test]
 async fn a_job_codepipeline_does_not_know_is_an_error_to_the_runtime() {
     let rig = rig().await;
     let job = uuid::Uuid::new_v4().to_string(); // never registered with the stand-in
