@@ -95,20 +95,40 @@ fn env_number(name: &str) -> Result<Option<u64>, ConfigError> {
 /// The longest a real Lambda invocation can last, plus clock slack: a deadline further away is not real.
 const MAX_PLAUSIBLE_REMAINING: Duration = Duration::from_secs(15 * 60 + 60);
 
+/// How long the action may run, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    pub duration: Duration,
+    /// The time kept back from the Lambda deadline; None when there was no plausible deadline.
+    pub margin: Option<Duration>,
+}
+
+impl Budget {
+    /// How the budget was set, for the failure message of an overrun.
+    fn explain(&self) -> String {
+        match self.margin {
+            Some(margin) => format!("the Lambda deadline minus a {:.1} s reporting margin", margin.as_secs_f64()),
+            None => "ACTION_TIMEOUT_WITHOUT_DEADLINE_SECS; the runtime gave no usable deadline".to_string(),
+        }
+    }
+}
+
 /// The action's time budget: the Lambda deadline (epoch ms) minus the margin, or the fallback budget
 /// when the deadline is implausible (in the past, like the 1970 one `cargo lambda watch` sends, or beyond
 /// Lambda's 15-minute maximum). A margin larger than half the remaining time is cut to half.
-pub fn time_budget(deadline_epoch_ms: u64, now: SystemTime, settings: &Settings) -> Duration {
+pub fn time_budget(deadline_epoch_ms: u64, now: SystemTime, settings: &Settings) -> Budget {
+    let fallback = Budget { duration: settings.budget_without_deadline, margin: None };
     let now_ms = now.duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
     let deadline_ms = u128::from(deadline_epoch_ms);
     if deadline_ms <= now_ms {
-        return settings.budget_without_deadline;
+        return fallback;
     }
     let remaining = Duration::from_millis(u64::try_from(deadline_ms - now_ms).unwrap_or(u64::MAX));
     if remaining > MAX_PLAUSIBLE_REMAINING {
-        return settings.budget_without_deadline;
+        return fallback;
     }
-    remaining - settings.deadline_margin.min(remaining / 2)
+    let margin = settings.deadline_margin.min(remaining / 2);
+    Budget { duration: remaining - margin, margin: Some(margin) }
 }
 
 /// What an action sees of its job.
@@ -257,7 +277,8 @@ impl<A: Action> Harness<A> {
     }
 
     async fn handle_job(&self, job: Job, context: lambda_runtime::Context) -> Result<serde_json::Value, HarnessError> {
-        let budget = time_budget(context.deadline, SystemTime::now(), &self.settings);
+        let plan = time_budget(context.deadline, SystemTime::now(), &self.settings);
+        let budget = plan.duration;
         let job_id = job.id.clone();
         tracing::info!(
             request_id = %context.request_id,
@@ -296,10 +317,10 @@ impl<A: Action> Harness<A> {
                 Outcome::failure(
                     FailureKind::JobFailed,
                     format!(
-                        "the {} action did not finish within its time budget of {:.1} s (the Lambda deadline minus a {:.1} s reporting margin) and was stopped; raise the function's timeout or split the work",
+                        "the {} action did not finish within its time budget of {:.1} s ({}) and was stopped; raise the function's timeout or split the work",
                         A::NAME,
                         budget.as_secs_f64(),
-                        self.settings.deadline_margin.as_secs_f64(),
+                        plan.explain(),
                     ),
                 )
             }
@@ -360,25 +381,30 @@ mod tests {
     fn budget_is_deadline_minus_margin() {
         let settings = Settings::default();
         let now = 1_800_000_000_000;
-        assert_eq!(time_budget(now + 60_000, at(now), &settings), Duration::from_millis(57_000));
+        let budget = time_budget(now + 60_000, at(now), &settings);
+        assert_eq!(budget, Budget { duration: Duration::from_millis(57_000), margin: Some(Duration::from_secs(3)) });
+        assert_eq!(budget.explain(), "the Lambda deadline minus a 3.0 s reporting margin");
     }
 
     #[test]
     fn short_deadlines_keep_half_for_reporting() {
         let settings = Settings::default();
         let now = 1_800_000_000_000;
-        assert_eq!(time_budget(now + 4_000, at(now), &settings), Duration::from_millis(2_000));
+        let budget = time_budget(now + 4_000, at(now), &settings);
+        assert_eq!(budget, Budget { duration: Duration::from_millis(2_000), margin: Some(Duration::from_secs(2)) });
     }
 
     #[test]
     fn implausible_deadlines_use_the_fallback() {
         let settings = Settings { budget_without_deadline: Duration::from_secs(42), ..Settings::default() };
         let now = 1_800_000_000_000;
+        let fallback = Budget { duration: Duration::from_secs(42), margin: None };
         // cargo lambda watch: 1970.
-        assert_eq!(time_budget(5_000, at(now), &settings), Duration::from_secs(42));
+        assert_eq!(time_budget(5_000, at(now), &settings), fallback);
         // Missing (0), already past, or more than Lambda's 15 minutes away.
-        assert_eq!(time_budget(0, at(now), &settings), Duration::from_secs(42));
-        assert_eq!(time_budget(now - 1, at(now), &settings), Duration::from_secs(42));
-        assert_eq!(time_budget(now + 3_600_000, at(now), &settings), Duration::from_secs(42));
+        assert_eq!(time_budget(0, at(now), &settings), fallback);
+        assert_eq!(time_budget(now - 1, at(now), &settings), fallback);
+        assert_eq!(time_budget(now + 3_600_000, at(now), &settings), fallback);
+        assert_eq!(fallback.explain(), "ACTION_TIMEOUT_WITHOUT_DEADLINE_SECS; the runtime gave no usable deadline");
     }
 }
