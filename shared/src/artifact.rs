@@ -248,24 +248,21 @@ pub fn select_artifact<'a>(
     name: Option<&str>,
     output: bool,
 ) -> Result<&'a Artifact, ArtifactError> {
-    let available = || artifacts.iter().map(|a| format!("`{}`", a.name)).collect::<Vec<_>>().join(", ");
-    match name {
-        None => artifacts.first().ok_or(if output {
-            ArtifactError::NoOutputArtifact
-        } else {
-            ArtifactError::NoInputArtifact
-        }),
-        Some(wanted) => match artifacts.iter().find(|a| a.name == wanted) {
-            Some(found) => Ok(found),
-            None if artifacts.is_empty() => {
-                Err(if output { ArtifactError::NoOutputArtifact } else { ArtifactError::NoInputArtifact })
-            }
-            None if output => {
-                Err(ArtifactError::UnknownOutputArtifact { wanted: wanted.into(), available: available() })
-            }
-            None => Err(ArtifactError::UnknownInputArtifact { wanted: wanted.into(), available: available() }),
-        },
+    let none = || if output { ArtifactError::NoOutputArtifact } else { ArtifactError::NoInputArtifact };
+    let Some(wanted) = name else { return artifacts.first().ok_or_else(none) };
+    if let Some(found) = artifacts.iter().find(|a| a.name == wanted) {
+        return Ok(found);
     }
+    if artifacts.is_empty() {
+        return Err(none());
+    }
+    let available = artifacts.iter().map(|a| format!("`{}`", a.name)).collect::<Vec<_>>().join(", ");
+    let wanted = wanted.to_string();
+    Err(if output {
+        ArtifactError::UnknownOutputArtifact { wanted, available }
+    } else {
+        ArtifactError::UnknownInputArtifact { wanted, available }
+    })
 }
 
 /// One entry of a validated archive.
