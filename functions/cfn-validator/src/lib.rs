@@ -1,5 +1,16 @@
-//! cfn-validator: static security validation of CloudFormation templates (issue 3, in progress).
+//! cfn-validator: static security validation of CloudFormation templates.
 //!
 //! - [`template`]: JSON/YAML templates into located values (short-form tags, anchors, merge keys).
+//! - [`eval`]: intrinsic functions evaluated per scenario (parameter values, undecidable conditions).
+//! - [`rules`]: one module per rule; findings are data.
+//! - [`settings`]: defaults, the rules file (TOML/YAML) and the pipeline's overrides.
+//! - [`suppress`]: suppressions in resource metadata (ours, cfn_nag's, checkov's), each with a reason.
+//! - [`scan`]: the engine; [`report`]: findings, score and decision.
 
+pub mod eval;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod settings;
+pub mod suppress;
 pub mod template;

@@ -130,11 +130,24 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
     let mut parser = Parser::new_from_str(text);
     parser
         .load(&mut builder, true)
-        .map_err(|e| ParseError { loc: Loc::from_marker(*e.marker()), message: e.info().to_string() })?;
+        .map_err(|e| ParseError { loc: within(text, Loc::from_marker(*e.marker())), message: e.info().to_string() })?;
     if let Some(error) = builder.error {
         return Err(error);
     }
     builder.root.ok_or(ParseError { loc: Loc { line: 1, column: 1 }, message: "the file is empty".into() })
+}
+
+/// An error at the end of the input is reported after the last character, not on a line that does not exist.
+fn within(text: &str, loc: Loc) -> Loc {
+    let lines = text.lines().count().max(1);
+    if usize::try_from(loc.line).unwrap_or(usize::MAX) <= lines {
+        return loc;
+    }
+    let last = text.lines().last().unwrap_or_default();
+    Loc {
+        line: u32::try_from(lines).unwrap_or(u32::MAX),
+        column: u32::try_from(last.chars().count() + 1).unwrap_or(u32::MAX),
+    }
 }
 
 enum Frame {
@@ -258,6 +271,8 @@ impl MarkedEventReceiver for Builder {
             }
             Event::MappingEnd => {
                 if let Some(Frame::Map { loc, anchor, tag, mut entries, merges, .. }) = self.stack.pop() {
+                    // A block mapping's start event comes after its first key: the map starts at that key.
+                    let loc = entries.first().map_or(loc, |(key, _)| key.loc.min(loc));
                     // `<<` merges: explicit keys win, then earlier merge sources over later ones.
                     for source in merges {
                         let sources = match source.value {

@@ -1,0 +1,105 @@
+//! `iam-wildcard-admin`: an IAM policy statement that allows every action on every resource.
+
+use super::{Hits, Resource, RuleId, RuleMeta, Severity};
+use crate::eval::{Ev, Val};
+
+pub const META: RuleMeta = RuleMeta {
+    id: RuleId::IamWildcardAdmin,
+    title: "IAM statement allows * on *",
+    severity: Severity::Error,
+    risk: 50,
+    enabled: true,
+    problem: "A policy statement with `Effect: Allow`, `Action: \"*\"` (or `*:*`) and `Resource: \"*\"` grants full \
+              administrator rights. Checked in `AWS::IAM::Policy`, `AWS::IAM::ManagedPolicy`, and the inline \
+              `Policies` of roles, users and groups.",
+    fix: "List the actions and resources the principal needs (IAM Access Analyzer can generate a policy from \
+          CloudTrail activity), or attach a narrower AWS managed policy.",
+    cfn_nag: &["F3", "F4", "F5"],
+    checkov: &["CKV_AWS_62", "CKV_AWS_63"],
+};
+
+pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
+    if !hits.enabled(RuleId::IamWildcardAdmin) {
+        return;
+    }
+    let documents: Vec<&Ev> = match resource.ty {
+        "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => resource.prop("PolicyDocument").into_iter().collect(),
+        "AWS::IAM::Role" | "AWS::IAM::User" | "AWS::IAM::Group" => resource
+            .prop("Policies")
+            .map(|p| p.items().iter().filter_map(|p| p.get("PolicyDocument")).collect())
+            .unwrap_or_default(),
+        _ => return,
+    };
+    for document in documents {
+        let statements: Vec<&Ev> = match document.get("Statement") {
+            Some(s) if matches!(s.val, Val::List(_)) => s.items().iter().collect(),
+            Some(s) => vec![s],
+            None => continue,
+        };
+        for statement in statements {
+            if statement.get("Effect").and_then(Ev::text).as_deref() != Some("Allow") {
+                continue;
+            }
+            let (Some(action), Some(target)) = (statement.get("Action"), statement.get("Resource")) else { continue };
+            let (action_star, target_star) = (wildcard(action, &["*", "*:*"], hits), wildcard(target, &["*"], hits));
+            if action_star && target_star {
+                hits.push(
+                    RuleId::IamWildcardAdmin,
+                    action.loc,
+                    format!("`{}` allows every action (\"*\") on every resource (\"*\")", resource.id),
+                );
+            }
+        }
+    }
+}
+
+/// Whether a string-or-list holds one of `stars`; unknown items are reported.
+fn wildcard(value: &Ev, stars: &[&str], hits: &mut Hits<'_>) -> bool {
+    let items: Vec<&Ev> = match &value.val {
+        Val::List(items) => items.iter().collect(),
+        _ => vec![value],
+    };
+    let mut found = false;
+    for item in items {
+        match item.text() {
+            Some(text) => found |= stars.contains(&text.trim()),
+            None => hits.unresolved(item, "an IAM statement's Action or Resource"),
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::hits;
+
+    #[test]
+    fn star_on_star_in_policies_and_roles() {
+        let yaml = r#"
+Resources:
+  Admin:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument:
+        Statement: {Effect: Allow, Action: "*", Resource: "*"}
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {Statement: [{Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: "*", Resource: "*"}]}
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - {Effect: Allow, Action: ["s3:GetObject", "*:*"], Resource: ["arn:aws:s3:::b/*", "*"]}
+              - {Effect: Deny, Action: "*", Resource: "*"}
+              - {Effect: Allow, Action: "s3:*", Resource: "*"}
+"#;
+        assert_eq!(
+            hits("iam-wildcard-admin", yaml),
+            [
+                "7:44 Admin `Admin` allows every action (\"*\") on every resource (\"*\")",
+                "16:41 Role `Role` allows every action (\"*\") on every resource (\"*\")",
+            ]
+        );
+    }
+}

@@ -1,0 +1,333 @@
+//! The rules: one module each, identified by a kebab-case [`RuleId`].
+//!
+//! A rule looks at one evaluated resource (one scenario of it, see [`crate::eval`]) and pushes [`Hit`]s.
+//! Findings are data: a rule never fails. A value the rule needs but that is not known before deployment
+//! is pushed as an [`RuleId::UnresolvedValue`] hit, so nothing passes silently.
+
+use crate::eval::{Ev, Template, Unknown, Val};
+use crate::settings::Settings;
+use crate::template::Loc;
+use serde::Serialize;
+use std::fmt;
+
+pub mod custom;
+pub mod ebs_unencrypted;
+pub mod ec2_forbidden_ami;
+pub mod egress_all_world;
+pub mod iam_wildcard_admin;
+pub mod ingress_admin_port_world;
+pub mod ingress_all_traffic_world;
+pub mod ingress_http_world;
+pub mod ingress_other_port_world;
+pub mod ingress_rdp_world;
+pub mod ingress_ssh_world;
+pub mod ingress_unapproved_source;
+pub mod invalid_security_group_rule;
+pub mod rds_publicly_accessible;
+pub mod rds_unencrypted;
+pub mod s3_no_public_access_block;
+pub mod s3_public_acl;
+pub mod s3_unencrypted;
+pub mod sg;
+pub mod unresolved_value;
+
+/// How a finding is shown (SARIF's levels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a rule is, what it costs by default and how to fix what it finds.
+#[derive(Debug)]
+pub struct RuleMeta {
+    pub id: RuleId,
+    pub title: &'static str,
+    pub severity: Severity,
+    pub risk: u32,
+    pub enabled: bool,
+    pub problem: &'static str,
+    pub fix: &'static str,
+    /// cfn_nag rule ids whose `rules_to_suppress` entry suppresses this rule.
+    pub cfn_nag: &'static [&'static str],
+    /// checkov check ids whose `skip` entry suppresses this rule.
+    pub checkov: &'static [&'static str],
+}
+
+macro_rules! rule_ids {
+    ($($variant:ident => $id:literal, $module:ident;)*) => {
+        /// Every built-in rule.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum RuleId {
+            $($variant,)*
+        }
+
+        impl RuleId {
+            pub const ALL: &'static [RuleId] = &[$(RuleId::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(RuleId::$variant => $id,)*
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<RuleId> {
+                match text {
+                    $($id => Some(RuleId::$variant),)*
+                    _ => None,
+                }
+            }
+
+            pub fn meta(self) -> &'static RuleMeta {
+                match self {
+                    $(RuleId::$variant => &$module::META,)*
+                }
+            }
+        }
+    };
+}
+
+rule_ids! {
+    IngressSshWorld => "ingress-ssh-world", ingress_ssh_world;
+    IngressRdpWorld => "ingress-rdp-world", ingress_rdp_world;
+    IngressAdminPortWorld => "ingress-admin-port-world", ingress_admin_port_world;
+    IngressAllTrafficWorld => "ingress-all-traffic-world", ingress_all_traffic_world;
+    IngressOtherPortWorld => "ingress-other-port-world", ingress_other_port_world;
+    IngressHttpWorld => "ingress-http-world", ingress_http_world;
+    IngressUnapprovedSource => "ingress-unapproved-source", ingress_unapproved_source;
+    InvalidSecurityGroupRule => "invalid-security-group-rule", invalid_security_group_rule;
+    EgressAllWorld => "egress-all-world", egress_all_world;
+    Ec2ForbiddenAmi => "ec2-forbidden-ami", ec2_forbidden_ami;
+    IamWildcardAdmin => "iam-wildcard-admin", iam_wildcard_admin;
+    S3NoPublicAccessBlock => "s3-no-public-access-block", s3_no_public_access_block;
+    S3PublicAcl => "s3-public-acl", s3_public_acl;
+    RdsPubliclyAccessible => "rds-publicly-accessible", rds_publicly_accessible;
+    RdsUnencrypted => "rds-unencrypted", rds_unencrypted;
+    EbsUnencrypted => "ebs-unencrypted", ebs_unencrypted;
+    S3Unencrypted => "s3-unencrypted", s3_unencrypted;
+    UnresolvedValue => "unresolved-value", unresolved_value;
+    TemplateError => "template-error", template_error;
+    InvalidSuppression => "invalid-suppression", invalid_suppression;
+    ParseError => "parse-error", parse_error;
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Rules the engine raises itself (no resource check of their own); their docs live here.
+pub mod template_error {
+    use super::*;
+    pub const META: RuleMeta = RuleMeta {
+        id: RuleId::TemplateError,
+        title: "Template error",
+        severity: Severity::Error,
+        risk: 50,
+        enabled: true,
+        problem: "CloudFormation would reject the template: a reference to an undefined parameter, resource or \
+                  condition, a Fn::FindInMap key that Mappings does not have, a malformed intrinsic function, or a \
+                  configuration parameter the template does not declare. The values that depend on it cannot be \
+                  checked.",
+        fix: "Correct the reference or the function's arguments; `cfn-lint` gives more detail on template syntax.",
+        cfn_nag: &[],
+        checkov: &[],
+    };
+}
+
+pub mod invalid_suppression {
+    use super::*;
+    pub const META: RuleMeta = RuleMeta {
+        id: RuleId::InvalidSuppression,
+        title: "Suppression without a reason or for an unknown rule",
+        severity: Severity::Warning,
+        risk: 5,
+        enabled: true,
+        problem: "A suppression in the resource's Metadata has no reason, or names a rule that does not exist. \
+                  It is not applied: every suppression must say why the finding is acceptable, so that a reviewer \
+                  can judge it.",
+        fix: "Give the suppression a `reason` (cfn_nag: `reason`, checkov: `comment`) and a valid rule id, e.g. \
+              `Metadata: {cfn-validator: {suppress: [{rule: ingress-ssh-world, reason: \"bastion, ticket SEC-12\"}]}}`.",
+        cfn_nag: &[],
+        checkov: &[],
+    };
+}
+
+pub mod parse_error {
+    use super::*;
+    pub const META: RuleMeta = RuleMeta {
+        id: RuleId::ParseError,
+        title: "Template cannot be parsed",
+        severity: Severity::Error,
+        risk: 50,
+        enabled: true,
+        problem: "The file is not valid JSON or YAML (or repeats a key, or holds several YAML documents), so \
+                  nothing in it can be checked. A parse error always fails the job, whatever the thresholds.",
+        fix: "Correct the syntax at the given line and column, or exclude the file with the `templates` globs if it \
+              is not a CloudFormation template.",
+        cfn_nag: &[],
+        checkov: &[],
+    };
+}
+
+/// Which rule a hit belongs to: a built-in one or a custom rule from the rules file (its index).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RuleKey {
+    Builtin(RuleId),
+    Custom(usize),
+}
+
+/// One thing a rule found in one resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    pub rule: RuleKey,
+    pub loc: Loc,
+    pub message: String,
+}
+
+/// A resource as the rules see it: evaluated under one scenario.
+#[derive(Debug)]
+pub struct Resource<'a> {
+    pub id: &'a str,
+    pub ty: &'a str,
+    pub loc: Loc,
+    /// The evaluated `Properties` (None when the resource has none).
+    pub props: Option<&'a Ev>,
+    pub template: &'a Template<'a>,
+}
+
+impl<'a> Resource<'a> {
+    pub fn prop(&self, name: &str) -> Option<&'a Ev> {
+        self.props.and_then(|p| p.get(name))
+    }
+}
+
+/// Where rules push what they find.
+#[derive(Debug)]
+pub struct Hits<'s> {
+    pub settings: &'s Settings,
+    pub hits: Vec<Hit>,
+}
+
+impl<'s> Hits<'s> {
+    pub fn new(settings: &'s Settings) -> Self {
+        Self { settings, hits: Vec::new() }
+    }
+
+    pub fn enabled(&self, rule: RuleId) -> bool {
+        self.settings.rule(rule).enabled
+    }
+
+    pub fn push(&mut self, rule: RuleId, loc: Loc, message: impl Into<String>) {
+        if self.enabled(rule) {
+            self.hits.push(Hit { rule: RuleKey::Builtin(rule), loc, message: message.into() });
+        }
+    }
+
+    /// A value a check needs is not known: `what` names the property and what it decides.
+    pub fn unresolved(&mut self, value: &Ev, what: &str) {
+        if let Val::Unknown(unknown) = &value.val {
+            self.unresolved_because(value.loc, what, unknown);
+        }
+    }
+
+    pub fn unresolved_because(&mut self, loc: Loc, what: &str, unknown: &Unknown) {
+        if matches!(unknown, Unknown::Invalid) {
+            // The template error is its own finding.
+            return;
+        }
+        self.push(
+            RuleId::UnresolvedValue,
+            loc,
+            format!("{what} is not known before deployment ({unknown}); it cannot be checked"),
+        );
+    }
+}
+
+/// Runs every built-in rule on one evaluated resource.
+pub fn check_resource(resource: &Resource<'_>, hits: &mut Hits<'_>) {
+    let checks: &[fn(&Resource<'_>, &mut Hits<'_>)] = &[
+        ingress_ssh_world::check,
+        ingress_rdp_world::check,
+        ingress_admin_port_world::check,
+        ingress_all_traffic_world::check,
+        ingress_other_port_world::check,
+        ingress_http_world::check,
+        ingress_unapproved_source::check,
+        invalid_security_group_rule::check,
+        egress_all_world::check,
+        ec2_forbidden_ami::check,
+        iam_wildcard_admin::check,
+        s3_no_public_access_block::check,
+        s3_public_acl::check,
+        rds_publicly_accessible::check,
+        rds_unencrypted::check,
+        ebs_unencrypted::check,
+        s3_unencrypted::check,
+        unresolved_value::check,
+    ];
+    for check in checks {
+        check(resource, hits);
+    }
+    custom::check(resource, hits);
+}
+
+/// A boolean property that must be true (`Encrypted`, `StorageEncrypted`, ...): None when it is, else
+/// the location and what it is (absent, false, not known).
+pub fn require_true(resource: &Resource<'_>, property: &str, hits: &mut Hits<'_>) -> Option<(Loc, String)> {
+    match resource.prop(property) {
+        None => Some((resource.props.map_or(resource.loc, |p| p.loc), format!("`{property}` is not set (default false)"))),
+        Some(value) => match value.boolean() {
+            Some(true) => None,
+            Some(false) => Some((value.loc, format!("`{property}` is false"))),
+            None => {
+                hits.unresolved(value, &format!("`{property}`"));
+                None
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Runs the rules over a template text and shows the hits of one rule as `line:col message` lines.
+    use crate::scan::{Scanner, Source};
+    use crate::settings::Settings;
+
+    pub fn hits_with(settings: Settings, rule: &str, text: &str) -> Vec<String> {
+        let scanner = Scanner::new(settings);
+        let report = scanner.scan(&[Source { name: "t.yaml".into(), text: text.into() }], &[]);
+        report
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == rule)
+            .map(|f| {
+                let suppressed = if f.suppressed { " [suppressed]" } else { "" };
+                format!("{}:{} {} {}{suppressed}", f.line, f.column, f.resource.as_deref().unwrap_or("-"), f.message)
+            })
+            .collect()
+    }
+
+    pub fn hits(rule: &str, text: &str) -> Vec<String> {
+        hits_with(Settings::default(), rule, text)
+    }
+}
