@@ -57,7 +57,9 @@ impl fmt::Display for Unknown {
             Unknown::Parameter { name, why } => write!(f, "parameter `{name}` {why}"),
             Unknown::Pseudo(name) => write!(f, "`{name}` is only known at deployment"),
             Unknown::Resource { id, attribute: None } => write!(f, "it refers to resource `{id}`"),
-            Unknown::Resource { id, attribute: Some(a) } => write!(f, "`Fn::GetAtt {id}.{a}` is only known at deployment"),
+            Unknown::Resource { id, attribute: Some(a) } => {
+                write!(f, "`Fn::GetAtt {id}.{a}` is only known at deployment")
+            }
             Unknown::Function(name) => write!(f, "`{name}` is only known at deployment"),
             Unknown::Derived { function, part } => write!(f, "{function} uses a value that is not known: {part}"),
             Unknown::Invalid => write!(f, "the expression is invalid"),
@@ -244,9 +246,10 @@ impl Parameter {
             return match (assignment.get(name), default) {
                 (Some(text), _) => one(Candidate::value(format!("{name}={text}"), value_of(text))),
                 (None, Some(text)) => one(Candidate::value(format!("{name}={text} (Default)"), value_of(&text))),
-                (None, None) => {
-                    one(Candidate::any(format!("{name}=<not given>"), "has no value in the configuration and no Default"))
-                }
+                (None, None) => one(Candidate::any(
+                    format!("{name}=<not given>"),
+                    "has no value in the configuration and no Default",
+                )),
             };
         }
         let allowed: Vec<String> =
@@ -358,12 +361,8 @@ pub fn explore<'t, T>(
     let mut errors = Vec::new();
     let mut prefix = Vec::new();
     loop {
-        let mut evaluator = Evaluator {
-            template,
-            chooser: Chooser { prefix, ..Chooser::default() },
-            errors: Vec::new(),
-            depth: 0,
-        };
+        let mut evaluator =
+            Evaluator { template, chooser: Chooser { prefix, ..Chooser::default() }, errors: Vec::new(), depth: 0 };
         let result = f(&mut evaluator);
         errors.append(&mut evaluator.errors);
         let next = evaluator.chooser.next();
@@ -535,7 +534,10 @@ impl<'e, 't> Evaluator<'e, 't> {
             "Ref" => return self.reference(arg, loc),
             "Fn::If" => {
                 let [cond, yes, no] = arg.items() else {
-                    return Some(Ev::new(loc, self.error(arg.loc, "Fn::If takes [condition, value if true, value if false]")));
+                    return Some(Ev::new(
+                        loc,
+                        self.error(arg.loc, "Fn::If takes [condition, value if true, value if false]"),
+                    ));
                 };
                 let Some(name) = cond.as_str() else {
                     return Some(Ev::new(loc, self.error(cond.loc, "Fn::If takes the name of a condition")));
@@ -546,13 +548,18 @@ impl<'e, 't> Evaluator<'e, 't> {
             "Fn::GetAtt" => {
                 let parts: Vec<String> = match &arg.value {
                     Value::String(s) => s.splitn(2, '.').map(str::to_string).collect(),
-                    Value::List(items) => items.iter().map(|i| self.eval_or_null(i).text().unwrap_or_default()).collect(),
+                    Value::List(items) => {
+                        items.iter().map(|i| self.eval_or_null(i).text().unwrap_or_default()).collect()
+                    }
                     _ => Vec::new(),
                 };
                 match parts.as_slice() {
                     [id, attribute] if !id.is_empty() && !attribute.is_empty() => {
                         if !self.template.has_resource(id) {
-                            self.error(arg.loc, format!("Fn::GetAtt refers to `{id}`, which is not a resource of the template"))
+                            self.error(
+                                arg.loc,
+                                format!("Fn::GetAtt refers to `{id}`, which is not a resource of the template"),
+                            )
                         } else {
                             Val::Unknown(Unknown::Resource { id: id.clone(), attribute: Some(attribute.clone()) })
                         }
@@ -608,7 +615,8 @@ impl<'e, 't> Evaluator<'e, 't> {
 
     fn param(&mut self, name: &str, parameter: &Parameter, loc: Loc) -> Val {
         let candidates = &parameter.candidates;
-        let index = self.chooser.choose(Var::Param(name.to_string()), candidates.len(), |i| candidates[i].label.clone());
+        let index =
+            self.chooser.choose(Var::Param(name.to_string()), candidates.len(), |i| candidates[i].label.clone());
         let candidate = &candidates[index.min(candidates.len() - 1)];
         match &candidate.value {
             Some(ParamValue::Text(text)) => Val::String(text.clone()),
@@ -654,7 +662,10 @@ impl<'e, 't> Evaluator<'e, 't> {
                 None => match name.split_once('.') {
                     Some((id, attribute)) if !self.template.parameters.contains_key(name) => {
                         if self.template.has_resource(id) {
-                            Val::Unknown(Unknown::Resource { id: id.to_string(), attribute: Some(attribute.to_string()) })
+                            Val::Unknown(Unknown::Resource {
+                                id: id.to_string(),
+                                attribute: Some(attribute.to_string()),
+                            })
                         } else {
                             self.error(arg.loc, format!("Fn::Sub refers to `{name}`, but `{id}` is not a resource"))
                         }
@@ -717,7 +728,9 @@ impl<'e, 't> Evaluator<'e, 't> {
             (_, Val::Unknown(u)) => derived("Fn::Select", u),
             (_, Val::List(items)) => match index_value.text().and_then(|t| t.parse::<usize>().ok()) {
                 Some(i) if i < items.len() => return items.into_iter().nth(i),
-                Some(i) => self.error(index.loc, format!("Fn::Select index {i} is past the end of a list of {}", items.len())),
+                Some(i) => {
+                    self.error(index.loc, format!("Fn::Select index {i} is past the end of a list of {}", items.len()))
+                }
                 None => self.error(index.loc, "the Fn::Select index must be a non-negative number"),
             },
             _ => self.error(list.loc, "Fn::Select takes a list"),
@@ -734,7 +747,9 @@ impl<'e, 't> Evaluator<'e, 't> {
         };
         let source = self.eval_or_null(source);
         match source.val {
-            Val::String(s) => Val::List(s.split(delimiter).map(|p| Ev::new(source.loc, Val::String(p.to_string()))).collect()),
+            Val::String(s) => {
+                Val::List(s.split(delimiter).map(|p| Ev::new(source.loc, Val::String(p.to_string()))).collect())
+            }
             Val::Unknown(u) => derived("Fn::Split", u),
             _ => self.error(source.loc, "Fn::Split takes a string"),
         }
@@ -743,7 +758,10 @@ impl<'e, 't> Evaluator<'e, 't> {
     fn find_in_map(&mut self, arg: &Node, loc: Loc) -> Option<Ev> {
         let items = arg.items();
         if !(3..=4).contains(&items.len()) {
-            return Some(Ev::new(loc, self.error(arg.loc, "Fn::FindInMap takes [map, top-level key, second-level key]")));
+            return Some(Ev::new(
+                loc,
+                self.error(arg.loc, "Fn::FindInMap takes [map, top-level key, second-level key]"),
+            ));
         }
         let mut keys = Vec::with_capacity(3);
         for item in &items[..3] {
@@ -885,15 +903,22 @@ Resources:
         let runs = all_values(TEMPLATE, "Conditional", None);
         let values: Vec<_> = runs.iter().map(|(_, v)| v.as_str()).collect();
         assert_eq!(values[0], "<absent>");
-        assert_eq!(values[1], "{A:443,B:<Fn::Join uses a value that is not known: `Fn::GetAtt ByEnv.Arn` is only known at deployment>}");
-        assert!(values[2].starts_with("{A:<Fn::Select uses a value that is not known: parameter `Ports` has no AllowedValues"));
+        assert_eq!(
+            values[1],
+            "{A:443,B:<Fn::Join uses a value that is not known: `Fn::GetAtt ByEnv.Arn` is only known at deployment>}"
+        );
+        assert!(
+            values[2]
+                .starts_with("{A:<Fn::Select uses a value that is not known: parameter `Ports` has no AllowedValues")
+        );
         assert_eq!(runs[2].0, ["Env=prod", "Ports=<any value>"]);
         assert_eq!(values.len(), 3);
     }
 
     #[test]
     fn a_configuration_fixes_the_values() {
-        let assignment: Assignment = [("Env".to_string(), "prod".to_string()), ("Cidr".into(), "0.0.0.0/0".into())].into();
+        let assignment: Assignment =
+            [("Env".to_string(), "prod".to_string()), ("Cidr".into(), "0.0.0.0/0".into())].into();
         let runs = all_values(TEMPLATE, "ByCidr", Some(&assignment));
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].1, "{A:0.0.0.0/0,B:open,C:again-open}");

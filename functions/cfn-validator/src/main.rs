@@ -1,43 +1,24 @@
-//! `cfn-validator` as a CodePipeline Invoke (Lambda) action.
-//!
-//! Until its issue (#3) lands, the action refuses every job with a ConfigurationError, so a pipeline
-//! that wires it in too early fails loudly instead of passing.
+//! `cfn-validator`: with arguments, the local command line (`cfn-validator scan ...`); without, the
+//! CodePipeline Invoke (Lambda) action.
 
-use codepipeline_action::{Action, ActionError, ConfigError, FailureKind, JobContext, Outcome};
+use std::process::ExitCode;
 
-struct CfnValidator;
-
-/// Accepts any UserParameters: there is nothing to configure yet.
-struct AnyParameters;
-
-impl<'de> serde::Deserialize<'de> for AnyParameters {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        serde::de::IgnoredAny::deserialize(deserializer).map(|_| AnyParameters)
+fn main() -> ExitCode {
+    if std::env::args_os().len() > 1 {
+        return cfn_validator::cli::main(std::env::args_os());
     }
-}
-
-impl codepipeline_action::ActionConfig for AnyParameters {
-    fn from_absent() -> Result<Self, ConfigError> {
-        Ok(AnyParameters)
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cfn-validator: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(codepipeline_action::run(cfn_validator::action::CfnValidator)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("cfn-validator: {error}");
+            ExitCode::FAILURE
+        }
     }
-    fn from_text(_: &str) -> Result<Self, ConfigError> {
-        Ok(AnyParameters)
-    }
-}
-
-impl Action for CfnValidator {
-    type Config = AnyParameters;
-    const NAME: &'static str = "cfn-validator";
-
-    async fn run(&self, _job: &JobContext<'_>, _config: AnyParameters) -> Result<Outcome, ActionError> {
-        Ok(Outcome::failure(
-            FailureKind::ConfigurationError,
-            "cfn-validator is not implemented yet; do not use it in a pipeline until its release",
-        ))
-    }
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    codepipeline_action::run(CfnValidator).await
 }

@@ -14,6 +14,43 @@ use std::collections::BTreeMap;
 pub struct Source {
     pub name: String,
     pub text: String,
+    /// Named by the user: scanned even if it does not look like a template. A file found by the default
+    /// selection is skipped when it parses but is not a CloudFormation template (a parse error is still
+    /// reported: an unreadable file is never a silent pass).
+    pub explicit: bool,
+    /// Why the file could not be read as text (reported as a parse error).
+    pub unreadable: Option<String>,
+}
+
+impl Source {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        Self { name: name.into(), text: text.into(), explicit: true, unreadable: None }
+    }
+
+    pub fn discovered(name: impl Into<String>, text: impl Into<String>) -> Self {
+        Self { explicit: false, ..Self::new(name, text) }
+    }
+
+    /// A file whose bytes are not UTF-8 text.
+    pub fn from_bytes(name: impl Into<String>, bytes: Vec<u8>, explicit: bool) -> Self {
+        match String::from_utf8(bytes) {
+            Ok(text) => Self { explicit, ..Self::new(name, text) },
+            Err(error) => Self {
+                explicit,
+                unreadable: Some(format!(
+                    "the file is not UTF-8 text (invalid byte at offset {})",
+                    error.utf8_error().valid_up_to()
+                )),
+                ..Self::new(name, "")
+            },
+        }
+    }
+}
+
+/// Whether a file name has one of the extensions templates are looked for under by default.
+pub fn has_template_extension(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".json", ".yaml", ".yml", ".template"].iter().any(|ext| lower.ends_with(ext))
 }
 
 /// A CloudFormation template configuration file: `{"Parameters": {...}, "Tags": {...}, "StackPolicy": {...}}`.
@@ -79,7 +116,13 @@ impl Scanner {
         let mut findings: Vec<Finding> = Vec::new();
         let mut summaries = Vec::new();
         for source in sources {
-            let root = match template::parse(&source.text) {
+            let parsed = match &source.unreadable {
+                Some(problem) => {
+                    Err(template::ParseError { loc: Loc { line: 1, column: 1 }, message: problem.clone() })
+                }
+                None => template::parse(&source.text),
+            };
+            let root = match parsed {
                 Ok(root) => root,
                 Err(error) => {
                     summaries.push(TemplateSummary { file: source.name.clone(), resources: None });
@@ -93,6 +136,9 @@ impl Scanner {
                     continue;
                 }
             };
+            if !source.explicit && !is_template(&root) {
+                continue;
+            }
             let resources = root.get("Resources").map_or(0, |r| r.entries().len());
             summaries.push(TemplateSummary { file: source.name.clone(), resources: Some(resources) });
             if configurations.is_empty() {
@@ -155,7 +201,15 @@ impl Scanner {
         findings
     }
 
-    fn scan_resource(&self, template: &Template<'_>, file: &str, id: &str, ty: &str, loc: Loc, node: &Node) -> Vec<Finding> {
+    fn scan_resource(
+        &self,
+        template: &Template<'_>,
+        file: &str,
+        id: &str,
+        ty: &str,
+        loc: Loc,
+        node: &Node,
+    ) -> Vec<Finding> {
         let condition = node.get("Condition");
         let exploration = eval::explore(template, self.settings.scenario_limit, |ev| {
             if let Some(condition) = condition {
@@ -302,7 +356,7 @@ mod tests {
     use crate::report::Decision;
 
     fn scan(text: &str, configurations: &[Configuration]) -> Report {
-        Scanner::new(Settings::default()).scan(&[Source { name: "t.yaml".into(), text: text.into() }], configurations)
+        Scanner::new(Settings::default()).scan(&[Source::new("t.yaml", text)], configurations)
     }
 
     const TEMPLATE: &str = r#"
@@ -340,7 +394,7 @@ Resources:
     fn a_parse_error_fails_whatever_the_thresholds() {
         let mut settings = Settings::default();
         settings.apply_rules_file("r.yaml", "thresholds: {flagged: 1000, fail: 1000}").expect("valid");
-        let report = Scanner::new(settings).scan(&[Source { name: "bad.json".into(), text: "{\"Resources\": [".into() }], &[]);
+        let report = Scanner::new(settings).scan(&[Source::new("bad.json", "{\"Resources\": [")], &[]);
         assert_eq!(report.decision, Decision::Fail);
         assert_eq!(report.findings[0].rule_id, "parse-error");
         assert_eq!((report.findings[0].line, report.findings[0].column), (1, 16));
@@ -348,9 +402,18 @@ Resources:
 
     #[test]
     fn configuration_files_must_be_template_configurations() {
-        assert!(Configuration::parse("c.json", r#"{"Parameters": {"A": ["x"]}}"#).unwrap_err().contains("must be a string"));
-        assert!(Configuration::parse("c.json", r#"{"Params": {}}"#).unwrap_err().contains("unknown field `Params`"));
-        let report = scan(TEMPLATE, &[Configuration::parse("c.json", r#"{"Parameters": {"Nope": "1"}}"#).expect("valid")]);
+        assert!(
+            Configuration::parse("c.json", r#"{"Parameters": {"A": ["x"]}}"#)
+                .expect_err("list")
+                .contains("must be a string")
+        );
+        assert!(
+            Configuration::parse("c.json", r#"{"Params": {}}"#)
+                .expect_err("unknown")
+                .contains("unknown field `Params`")
+        );
+        let report =
+            scan(TEMPLATE, &[Configuration::parse("c.json", r#"{"Parameters": {"Nope": "1"}}"#).expect("valid")]);
         assert!(report.findings.iter().any(|f| f.rule_id == "template-error" && f.message.contains("`Nope`")));
     }
 }

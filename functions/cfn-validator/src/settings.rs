@@ -79,8 +79,8 @@ pub struct Settings {
 /// Default database/admin ports: FTP, Telnet, SMB, MSSQL, Oracle, NFS, MySQL, PostgreSQL, Redis, VNC, WinRM,
 /// Elasticsearch, Memcached, MongoDB, Cassandra, CouchDB, Docker, Kubernetes API, etcd, Kafka, ZooKeeper.
 pub const DEFAULT_ADMIN_PORTS: &[u16] = &[
-    20, 21, 23, 135, 139, 445, 1433, 1434, 1521, 2049, 2375, 2376, 2379, 2380, 3306, 5432, 5900, 5984, 5985, 5986, 6379,
-    6443, 7000, 7001, 9042, 9092, 9200, 9300, 11211, 27017, 27018, 2181,
+    20, 21, 23, 135, 139, 445, 1433, 1434, 1521, 2049, 2375, 2376, 2379, 2380, 3306, 5432, 5900, 5984, 5985, 5986,
+    6379, 6443, 7000, 7001, 9042, 9092, 9200, 9300, 11211, 27017, 27018, 2181,
 ];
 
 impl Default for Settings {
@@ -150,7 +150,8 @@ impl Settings {
             if rule == RuleId::ParseError && over.enabled == Some(false) {
                 return Err(error("`parse-error` cannot be disabled: an unreadable template is never a pass".into()));
             }
-            let setting = self.rules.entry(rule).or_insert(RuleSetting { enabled: true, severity: Severity::Note, risk: 0 });
+            let setting =
+                self.rules.entry(rule).or_insert(RuleSetting { enabled: true, severity: Severity::Note, risk: 0 });
             if let Some(enabled) = over.enabled {
                 setting.enabled = enabled;
             }
@@ -242,7 +243,10 @@ fn default_custom_severity() -> Severity {
 impl CustomRuleFile {
     fn build(self) -> Result<CustomRule, String> {
         let kebab = !self.id.is_empty()
-            && self.id.split('-').all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+            && self
+                .id
+                .split('-')
+                .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
         if !kebab {
             return Err(format!("rule id `{}` must be kebab-case (lowercase letters, digits and dashes)", self.id));
         }
@@ -251,9 +255,9 @@ impl CustomRuleFile {
         }
         let matcher = match (self.equals, self.regex, self.absent) {
             (Some(text), None, false) => Matcher::Equals(text),
-            (None, Some(pattern), false) => Matcher::Regex(
-                regex::Regex::new(&pattern).map_err(|e| format!("`regex` does not compile: {e}"))?,
-            ),
+            (None, Some(pattern), false) => {
+                Matcher::Regex(regex::Regex::new(&pattern).map_err(|e| format!("`regex` does not compile: {e}"))?)
+            }
             (None, None, true) => Matcher::Absent,
             _ => return Err("give exactly one of `equals`, `regex` or `absent: true`".into()),
         };
@@ -298,7 +302,9 @@ fn parse_path(text: &str) -> Result<Vec<PathStep>, String> {
             steps.push(if index == "*" {
                 PathStep::Each
             } else {
-                PathStep::Index(index.parse().map_err(|_| format!("path `{text}`: `[{index}]` is not an index or `*`"))?)
+                PathStep::Index(
+                    index.parse().map_err(|_| format!("path `{text}`: `[{index}]` is not an index or `*`"))?,
+                )
             });
             rest = &inner[end + 1..];
         }
@@ -367,13 +373,18 @@ mod tests {
         assert_eq!(settings.forbidden_amis, ["ami-1"]);
         assert_eq!(
             settings.custom[0].path,
-            [PathStep::Key("NetworkInterfaces".into()), PathStep::Each, PathStep::Key("AssociatePublicIpAddress".into())]
+            [
+                PathStep::Key("NetworkInterfaces".into()),
+                PathStep::Each,
+                PathStep::Key("AssociatePublicIpAddress".into())
+            ]
         );
     }
 
     #[test]
     fn bad_rules_files_say_what_and_where() {
-        let error = |name: &str, text: &str| Settings::default().apply_rules_file(name, text).expect_err("invalid").to_string();
+        let error =
+            |name: &str, text: &str| Settings::default().apply_rules_file(name, text).expect_err("invalid").to_string();
         assert_eq!(
             error("r.yaml", "rules:\n  ingress-ssh-world: {risk: high}\n"),
             "rules file `r.yaml`: at `rules.ingress-ssh-world.risk`: invalid type: string \"high\", expected u32"
@@ -384,7 +395,8 @@ mod tests {
         assert!(error("r.yaml", "approvedNetworks: [10.0.0.0/33]\n").contains("is not a network"));
         assert!(error("r.yaml", "rules: {parse-error: {enabled: false}}\n").contains("cannot be disabled"));
         assert!(
-            error("r.yaml", "custom: [{id: Bad_Id, resourceType: X, path: A, equals: b, risk: 1}]\n").contains("kebab-case")
+            error("r.yaml", "custom: [{id: Bad_Id, resourceType: X, path: A, equals: b, risk: 1}]\n")
+                .contains("kebab-case")
         );
         assert!(
             error("r.yaml", "custom: [{id: x, resourceType: X, path: A, equals: b, regex: c, risk: 1}]\n")

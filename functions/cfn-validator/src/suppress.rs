@@ -45,11 +45,13 @@ pub fn read(metadata: Option<&Node>, settings: &Settings) -> (Vec<Suppression>, 
             let reason = entry.get(reason_key).and_then(Node::as_str).map(str::trim).unwrap_or_default();
             let rules: Vec<String> = match tool {
                 "cfn-validator" => {
-                    let known = RuleId::parse(id).map(|r| r.as_str().to_string()).or_else(|| {
-                        settings.custom.iter().find(|c| c.id == id).map(|c| c.id.clone())
-                    });
+                    let known = RuleId::parse(id)
+                        .map(|r| r.as_str().to_string())
+                        .or_else(|| settings.custom.iter().find(|c| c.id == id).map(|c| c.id.clone()));
                     match known {
-                        Some(rule) if rule == RuleId::ParseError.as_str() || rule == RuleId::InvalidSuppression.as_str() => {
+                        Some(rule)
+                            if rule == RuleId::ParseError.as_str() || rule == RuleId::InvalidSuppression.as_str() =>
+                        {
                             problems.push((entry.loc, format!("`{rule}` cannot be suppressed")));
                             continue;
                         }
@@ -116,8 +118,14 @@ Resources:
 
     #[test]
     fn suppressions_need_a_reason_and_a_real_rule() {
-        assert_eq!(hits("ingress-ssh-world", YAML), ["13:82 Bastion SSH open to the world: security group `Bastion` allows tcp 22 from 0.0.0.0/0 [suppressed]"]);
-        assert_eq!(hits("ingress-rdp-world", YAML), ["21:86 Nag RDP open to the world: security group `Nag` allows tcp 3389 from 0.0.0.0/0 [suppressed]"]);
+        assert_eq!(
+            hits("ingress-ssh-world", YAML),
+            ["13:82 Bastion SSH open to the world: security group `Bastion` allows tcp 22 from 0.0.0.0/0 [suppressed]"]
+        );
+        assert_eq!(
+            hits("ingress-rdp-world", YAML),
+            ["21:86 Nag RDP open to the world: security group `Nag` allows tcp 3389 from 0.0.0.0/0 [suppressed]"]
+        );
         let egress = hits("egress-all-world", YAML);
         assert_eq!(egress.len(), 2, "{egress:?}");
         assert!(egress.iter().any(|h| h.starts_with("12:7 Bastion") && !h.ends_with("[suppressed]")), "{egress:?}");

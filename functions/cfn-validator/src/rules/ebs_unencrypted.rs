@@ -40,7 +40,10 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
             None => hits.push(
                 RuleId::EbsUnencrypted,
                 ebs.loc,
-                format!("`{}` EBS volume {device} is not encrypted: `Encrypted` is not set (default false)", resource.id),
+                format!(
+                    "`{}` EBS volume {device} is not encrypted: `Encrypted` is not set (default false)",
+                    resource.id
+                ),
             ),
             Some(value) => match value.boolean() {
                 Some(true) => {}

@@ -56,7 +56,9 @@ Resources:
         settings.apply_rules_file("r.yaml", "adminPorts: [8080, 9000]").expect("valid");
         assert_eq!(
             hits_with(settings, "ingress-admin-port-world", YAML),
-            ["10:67 Db Database/admin port (port 8080) open to the world: security group `Db` allows tcp 8080 from 0.0.0.0/0"]
+            [
+                "10:67 Db Database/admin port (port 8080) open to the world: security group `Db` allows tcp 8080 from 0.0.0.0/0"
+            ]
         );
     }
 }

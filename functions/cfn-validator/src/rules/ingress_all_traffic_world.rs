@@ -24,7 +24,11 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
             continue;
         }
         for (_, value) in p.world_peers() {
-            hits.push(RuleId::IngressAllTrafficWorld, value.loc, format!("All traffic open to the world: {}", p.describe(value)));
+            hits.push(
+                RuleId::IngressAllTrafficWorld,
+                value.loc,
+                format!("All traffic open to the world: {}", p.describe(value)),
+            );
         }
     }
 }

@@ -73,7 +73,9 @@ Resources:
             .expect("valid");
         assert_eq!(
             hits_with(settings, "ingress-unapproved-source", YAML),
-            ["9:63 Admin SSH from a network that is not approved: security group `Admin` allows tcp 22 from 72.21.196.0/24"]
+            [
+                "9:63 Admin SSH from a network that is not approved: security group `Admin` allows tcp 22 from 72.21.196.0/24"
+            ]
         );
     }
 

@@ -22,7 +22,11 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
         for p in sg::permissions(resource, direction) {
             for issue in &p.issues {
                 if let sg::Issue::Invalid { loc, message } = issue {
-                    hits.push(RuleId::InvalidSecurityGroupRule, *loc, format!("{} {direction} rule: {message}", p.group));
+                    hits.push(
+                        RuleId::InvalidSecurityGroupRule,
+                        *loc,
+                        format!("{} {direction} rule: {message}", p.group),
+                    );
                 }
             }
         }

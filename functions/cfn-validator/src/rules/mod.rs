@@ -295,7 +295,9 @@ pub fn check_resource(resource: &Resource<'_>, hits: &mut Hits<'_>) {
 /// the location and what it is (absent, false, not known).
 pub fn require_true(resource: &Resource<'_>, property: &str, hits: &mut Hits<'_>) -> Option<(Loc, String)> {
     match resource.prop(property) {
-        None => Some((resource.props.map_or(resource.loc, |p| p.loc), format!("`{property}` is not set (default false)"))),
+        None => {
+            Some((resource.props.map_or(resource.loc, |p| p.loc), format!("`{property}` is not set (default false)")))
+        }
         Some(value) => match value.boolean() {
             Some(true) => None,
             Some(false) => Some((value.loc, format!("`{property}` is false"))),
@@ -315,7 +317,7 @@ pub(crate) mod testing {
 
     pub fn hits_with(settings: Settings, rule: &str, text: &str) -> Vec<String> {
         let scanner = Scanner::new(settings);
-        let report = scanner.scan(&[Source { name: "t.yaml".into(), text: text.into() }], &[]);
+        let report = scanner.scan(&[Source::new("t.yaml", text)], &[]);
         report
             .findings
             .iter()

@@ -59,8 +59,10 @@ Resources:
         );
         assert_eq!(
             hits("unresolved-value", yaml),
-            ["9:73 D database instance `D` PubliclyAccessible is not known before deployment (parameter `Free` has no \
-              Default and no AllowedValues, so it can be any value); it cannot be checked"]
+            [
+                "9:73 D database instance `D` PubliclyAccessible is not known before deployment (parameter `Free` has no \
+              Default and no AllowedValues, so it can be any value); it cannot be checked"
+            ]
         );
     }
 }

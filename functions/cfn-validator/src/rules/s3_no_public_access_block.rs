@@ -25,7 +25,11 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
     }
     let Some(block) = resource.prop("PublicAccessBlockConfiguration") else {
         let loc = resource.props.map_or(resource.loc, |p| p.loc);
-        hits.push(RuleId::S3NoPublicAccessBlock, loc, format!("bucket `{}` has no PublicAccessBlockConfiguration", resource.id));
+        hits.push(
+            RuleId::S3NoPublicAccessBlock,
+            loc,
+            format!("bucket `{}` has no PublicAccessBlockConfiguration", resource.id),
+        );
         return;
     };
     let mut off = Vec::new();

@@ -69,9 +69,14 @@ impl Ports {
 /// Where traffic comes from (ingress) or goes to (egress).
 #[derive(Clone, Debug)]
 pub enum Peer<'a> {
-    Cidr { net: IpNet, value: &'a Ev },
+    Cidr {
+        net: IpNet,
+        value: &'a Ev,
+    },
     /// A source security group or prefix list: not an address range of its own.
-    Reference { what: &'static str },
+    Reference {
+        what: &'static str,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -253,7 +258,8 @@ fn permission<'a>(rule: &'a Ev, direction: Direction, group: String) -> Permissi
                 }
             },
             _ => {
-                p.issues.push(Issue::Invalid { loc: value.loc, message: "`IpProtocol` must be a string or number".into() });
+                p.issues
+                    .push(Issue::Invalid { loc: value.loc, message: "`IpProtocol` must be a string or number".into() });
                 None
             }
         },
@@ -301,7 +307,8 @@ fn permission<'a>(rule: &'a Ev, direction: Direction, group: String) -> Permissi
             p.peers.push(Peer::Reference { what });
         }
     }
-    let has_peer_field = rule.get(v4).is_some() || rule.get(v6).is_some() || references.iter().any(|(k, _)| rule.get(k).is_some());
+    let has_peer_field =
+        rule.get(v4).is_some() || rule.get(v6).is_some() || references.iter().any(|(k, _)| rule.get(k).is_some());
     if !has_peer_field {
         p.issues.push(Issue::Invalid {
             loc: rule.loc,

@@ -27,8 +27,11 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
         for p in sg::permissions(resource, direction) {
             let world = p.world_peers().next().is_some();
             let unapproved = !approved.is_empty()
-                && p.peers.iter().any(|peer| matches!(peer, sg::Peer::Cidr { net, .. } if !approved.iter().any(|a| a.contains(net))));
-            let peer_unknown = p.issues.iter().any(|i| matches!(i, sg::Issue::Unknown { what, .. } if what.starts_with("`Cidr")));
+                && p.peers.iter().any(
+                    |peer| matches!(peer, sg::Peer::Cidr { net, .. } if !approved.iter().any(|a| a.contains(net))),
+                );
+            let peer_unknown =
+                p.issues.iter().any(|i| matches!(i, sg::Issue::Unknown { what, .. } if what.starts_with("`Cidr")));
             for issue in &p.issues {
                 let sg::Issue::Unknown { what, value, unknown } = issue else { continue };
                 let is_peer = what.starts_with("`Cidr");
@@ -36,11 +39,15 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
                 let relevant = match direction {
                     // An unknown source, a whole unknown rule or list always matters for ingress; an unknown
                     // protocol or port matters when the source is (or may be) open or unapproved.
-                    sg::Direction::Ingress => !(is_protocol || what.ends_with("Port`")) || world || unapproved || peer_unknown,
+                    sg::Direction::Ingress => {
+                        !(is_protocol || what.ends_with("Port`")) || world || unapproved || peer_unknown
+                    }
                     // Egress only matters for all traffic to the world.
                     sg::Direction::Egress => {
                         let all = p.protocol.is_none_or(sg::Protocol::is_all_traffic);
-                        (is_peer && all) || (is_protocol && (world || peer_unknown)) || !(is_peer || is_protocol || what.ends_with("Port`"))
+                        (is_peer && all)
+                            || (is_protocol && (world || peer_unknown))
+                            || !(is_peer || is_protocol || what.ends_with("Port`"))
                     }
                 };
                 if relevant {
