@@ -21,20 +21,18 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
     if !hits.enabled(RuleId::IngressOtherPortWorld) {
         return;
     }
+    // The ports covered elsewhere; a range has another port iff it is longer than the covered ports in it.
     let settings = hits.settings;
-    let covered = |port: u16| {
-        port == 22
-            || port == 3389
-            || port == 80
-            || settings.admin_ports.contains(&port)
-            || settings.public_ports.contains(&port)
-    };
+    let mut covered: Vec<u16> = [22, 3389, 80].into_iter().chain(settings.admin_ports.iter().copied()).collect();
+    covered.extend(settings.public_ports.iter().copied());
+    covered.sort_unstable();
+    covered.dedup();
     for p in sg::permissions(resource, sg::Direction::Ingress) {
         let other = match (p.protocol, p.ports) {
             (Some(sg::Protocol::Icmp | sg::Protocol::Icmpv6), _) => true,
             (Some(sg::Protocol::Tcp | sg::Protocol::Udp), Some(ports)) => {
-                // A range has another port unless every port in it is covered elsewhere.
-                (ports.from..=ports.to).any(|port| !covered(port))
+                let in_range = covered.iter().filter(|&&port| ports.contains(port)).count();
+                usize::from(ports.to - ports.from) + 1 > in_range
             }
             _ => false,
         };

@@ -189,6 +189,55 @@ pub mod parse_error {
     };
 }
 
+impl RuleMeta {
+    /// The rule's page (`docs/rules/<id>.md`): what it checks, why, how to fix and how to configure it.
+    pub fn doc(&self) -> String {
+        let id = self.id.as_str();
+        let list = |ids: &[&str]| if ids.is_empty() { "-".to_string() } else { ids.join(", ") };
+        let suppressible = !matches!(self.id, RuleId::ParseError | RuleId::InvalidSuppression);
+        let mut doc = format!(
+            "# `{id}`: {title}\n\n\
+             | Default severity | Default risk | Enabled by default | cfn_nag ids | checkov ids |\n\
+             |---|---:|---|---|---|\n\
+             | {severity} | {risk} | {enabled} | {nag} | {checkov} |\n\n\
+             ## Problem\n\n{problem}\n\n## Fix\n\n{fix}\n\n\
+             ## Configure\n\nIn the rules file (TOML shown; YAML takes the same keys):\n\n\
+             ```toml\n[rules.{id}]\nenabled = {enabled_bool}\nseverity = \"{severity}\"\nrisk = {risk}\n```\n",
+            title = self.title,
+            severity = self.severity,
+            risk = self.risk,
+            enabled = if self.enabled { "yes" } else { "no" },
+            enabled_bool = self.enabled,
+            nag = list(self.cfn_nag),
+            checkov = list(self.checkov),
+            problem = self.problem,
+            fix = self.fix,
+        );
+        if self.id == RuleId::ParseError {
+            let configure = doc.find("## Configure").unwrap_or(doc.len());
+            doc.truncate(configure);
+            doc.push_str("## Configure\n\nNothing: an unreadable template fails the job whatever the thresholds, and the rule cannot be \
+                          disabled or suppressed.\n");
+            return doc;
+        }
+        if suppressible {
+            doc.push_str(&format!(
+                "\n## Suppress\n\nOn the resource, with the reason a reviewer should read:\n\n\
+                 ```yaml\nMetadata:\n  cfn-validator:\n    suppress:\n      - rule: {id}\n        reason: \"why this is acceptable\"\n```\n"
+            ));
+            if !self.cfn_nag.is_empty() || !self.checkov.is_empty() {
+                doc.push_str(
+                    "\nA cfn_nag `rules_to_suppress` entry or a checkov `skip` entry with one of the ids above, \
+                     with its reason, suppresses this rule too.\n",
+                );
+            }
+        } else {
+            doc.push_str("\nThis rule cannot be suppressed.\n");
+        }
+        doc
+    }
+}
+
 /// Which rule a hit belongs to: a built-in one or a custom rule from the rules file (its index).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RuleKey {
@@ -310,23 +359,74 @@ pub fn require_true(resource: &Resource<'_>, property: &str, hits: &mut Hits<'_>
 }
 
 #[cfg(test)]
+mod doc_tests {
+    use super::RuleId;
+    use std::path::Path;
+
+    /// `docs/rules/<id>.md` is generated from each rule's metadata; `UPDATE_RULE_DOCS=1` rewrites it.
+    #[test]
+    fn rule_docs_are_current() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules");
+        let update = std::env::var_os("UPDATE_RULE_DOCS").is_some();
+        if update {
+            std::fs::create_dir_all(&dir).expect("create docs/rules");
+        }
+        let mut stale = Vec::new();
+        for rule in RuleId::ALL {
+            let path = dir.join(format!("{}.md", rule.as_str()));
+            let doc = rule.meta().doc();
+            if update {
+                std::fs::write(&path, &doc).expect("write doc");
+            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(doc.as_str()) {
+                stale.push(rule.as_str());
+            }
+        }
+        let expected: Vec<String> = RuleId::ALL.iter().map(|r| format!("{}.md", r.as_str())).collect();
+        let mut extra: Vec<String> = std::fs::read_dir(&dir)
+            .map(|entries| entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+            .unwrap_or_default();
+        extra.retain(|name| !expected.contains(name));
+        assert!(stale.is_empty(), "docs/rules is out of date for {stale:?}; run with UPDATE_RULE_DOCS=1");
+        assert!(extra.is_empty(), "docs/rules has pages for no rule: {extra:?}");
+    }
+}
+
+#[cfg(test)]
 pub(crate) mod testing {
     //! Runs the rules over a template text and shows the hits of one rule as `line:col message` lines.
     use crate::scan::{Scanner, Source};
     use crate::settings::Settings;
 
+    /// Every case is also run as JSON (the same template in long form), which must give the same findings.
     pub fn hits_with(settings: Settings, rule: &str, text: &str) -> Vec<String> {
         let scanner = Scanner::new(settings);
-        let report = scanner.scan(&[Source::new("t.yaml", text)], &[]);
-        report
-            .findings
-            .iter()
-            .filter(|f| f.rule_id == rule)
-            .map(|f| {
-                let suppressed = if f.suppressed { " [suppressed]" } else { "" };
-                format!("{}:{} {} {}{suppressed}", f.line, f.column, f.resource.as_deref().unwrap_or("-"), f.message)
-            })
-            .collect()
+        let show = |text: &str, with_position: bool| -> Vec<String> {
+            let report = scanner.scan(&[Source::new("t", text)], &[]);
+            report
+                .findings
+                .iter()
+                .filter(|f| f.rule_id == rule)
+                .map(|f| {
+                    let suppressed = if f.suppressed { " [suppressed]" } else { "" };
+                    let resource = f.resource.as_deref().unwrap_or("-");
+                    if with_position {
+                        format!("{}:{} {resource} {}{suppressed}", f.line, f.column, f.message)
+                    } else {
+                        format!("{resource} {}{suppressed}", f.message)
+                    }
+                })
+                .collect()
+        };
+        let yaml = show(text, true);
+        let root = crate::template::parse(text).expect("the test template parses");
+        let json = serde_json::to_string_pretty(&crate::settings::to_json(&root)).expect("serialises");
+        let mut from_json = show(&json, false);
+        let mut from_yaml: Vec<String> =
+            yaml.iter().map(|line| line.split_once(' ').map_or(line.clone(), |(_, rest)| rest.to_string())).collect();
+        from_json.sort();
+        from_yaml.sort();
+        assert_eq!(from_json, from_yaml, "the JSON form of the template gives other findings:\n{json}");
+        yaml
     }
 
     pub fn hits(rule: &str, text: &str) -> Vec<String> {
