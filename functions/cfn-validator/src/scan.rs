@@ -7,7 +7,7 @@ use crate::rules::{self, Hit, Hits, RuleId, RuleKey};
 use crate::settings::Settings;
 use crate::suppress;
 use crate::template::{self, Loc, Node};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A template's name (its path in the artifact or on disk) and text.
 #[derive(Clone, Debug)]
@@ -114,6 +114,7 @@ impl Scanner {
     /// Scans `sources`; with `configurations`, each template is evaluated under each of them.
     pub fn scan(&self, sources: &[Source], configurations: &[Configuration]) -> Report {
         let mut findings: Vec<Finding> = Vec::new();
+        let mut index = HashMap::new();
         let mut summaries = Vec::new();
         for source in sources {
             let parsed = match &source.unreadable {
@@ -142,14 +143,14 @@ impl Scanner {
             let resources = root.get("Resources").map_or(0, |r| r.entries().len());
             summaries.push(TemplateSummary { file: source.name.clone(), resources: Some(resources) });
             if configurations.is_empty() {
-                merge(&mut findings, self.scan_template(&source.name, &root, None));
+                merge(&mut findings, &mut index, self.scan_template(&source.name, &root, None));
             } else {
                 for configuration in configurations {
                     let mut found = self.scan_template(&source.name, &root, Some(&configuration.parameters));
                     for finding in &mut found {
                         finding.configurations.push(configuration.name.clone());
                     }
-                    merge(&mut findings, found);
+                    merge(&mut findings, &mut index, found);
                 }
             }
         }
@@ -220,7 +221,7 @@ impl Scanner {
                 }
             }
             let props = node.get("Properties").and_then(|p| ev.eval(p));
-            let resource = rules::Resource { id, ty, loc, props: props.as_ref(), template };
+            let resource = rules::Resource::new(id, ty, loc, props.as_ref(), template);
             let mut hits = Hits::new(&self.settings);
             rules::check_resource(&resource, &mut hits);
             Some(hits.hits)
@@ -327,25 +328,46 @@ impl Scanner {
 }
 
 /// Adds `found` to `all`, merging a finding already there (found under another configuration).
-fn merge(all: &mut Vec<Finding>, found: Vec<Finding>) {
+fn merge(all: &mut Vec<Finding>, index: &mut HashMap<FindingKey, usize>, found: Vec<Finding>) {
     for finding in found {
-        let same = |f: &Finding| {
-            f.rule_id == finding.rule_id
-                && f.file == finding.file
-                && f.line == finding.line
-                && f.column == finding.column
-                && f.resource == finding.resource
-                && f.message == finding.message
-        };
-        match all.iter_mut().find(|f| same(f)) {
-            Some(existing) => {
+        let key = FindingKey::of(&finding);
+        match index.get(&key) {
+            Some(&at) => {
+                let existing = &mut all[at];
                 for c in finding.configurations {
                     if !existing.configurations.contains(&c) {
                         existing.configurations.push(c);
                     }
                 }
             }
-            None => all.push(finding),
+            None => {
+                index.insert(key, all.len());
+                all.push(finding);
+            }
+        }
+    }
+}
+
+/// What makes two findings the same finding.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct FindingKey {
+    rule_id: String,
+    file: String,
+    line: u32,
+    column: u32,
+    resource: Option<String>,
+    message: String,
+}
+
+impl FindingKey {
+    fn of(f: &Finding) -> Self {
+        Self {
+            rule_id: f.rule_id.clone(),
+            file: f.file.clone(),
+            line: f.line,
+            column: f.column,
+            resource: f.resource.clone(),
+            message: f.message.clone(),
         }
     }
 }

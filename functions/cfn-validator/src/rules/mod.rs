@@ -262,9 +262,16 @@ pub struct Resource<'a> {
     /// The evaluated `Properties` (None when the resource has none).
     pub props: Option<&'a Ev>,
     pub template: &'a Template<'a>,
+    /// Security group permissions, read on first use (see [`sg::permissions`]).
+    ingress: std::cell::OnceCell<Vec<sg::Permission<'a>>>,
+    egress: std::cell::OnceCell<Vec<sg::Permission<'a>>>,
 }
 
 impl<'a> Resource<'a> {
+    pub fn new(id: &'a str, ty: &'a str, loc: Loc, props: Option<&'a Ev>, template: &'a Template<'a>) -> Self {
+        Self { id, ty, loc, props, template, ingress: Default::default(), egress: Default::default() }
+    }
+
     pub fn prop(&self, name: &str) -> Option<&'a Ev> {
         self.props.and_then(|p| p.get(name))
     }

@@ -156,9 +156,17 @@ impl fmt::Display for Direction {
     }
 }
 
-/// The permissions of `direction` a resource declares, with whole-list problems as permissions without
-/// peers that carry the issue.
-pub fn permissions<'a>(resource: &Resource<'a>, direction: Direction) -> Vec<Permission<'a>> {
+/// The permissions of `direction` a resource declares (read once per resource and scenario, shared by
+/// every rule), with whole-list problems as permissions without peers that carry the issue.
+pub fn permissions<'r, 'a>(resource: &'r Resource<'a>, direction: Direction) -> &'r [Permission<'a>] {
+    let cell = match direction {
+        Direction::Ingress => &resource.ingress,
+        Direction::Egress => &resource.egress,
+    };
+    cell.get_or_init(|| read_permissions(resource, direction))
+}
+
+fn read_permissions<'a>(resource: &Resource<'a>, direction: Direction) -> Vec<Permission<'a>> {
     let (list_key, standalone) = match direction {
         Direction::Ingress => ("SecurityGroupIngress", "AWS::EC2::SecurityGroupIngress"),
         Direction::Egress => ("SecurityGroupEgress", "AWS::EC2::SecurityGroupEgress"),
