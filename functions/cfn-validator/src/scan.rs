@@ -92,6 +92,10 @@ impl Configuration {
     }
 }
 
+/// Transforms whose output this scanner understands well enough: SAM resources are left to their own
+/// types, and the language extensions' `Fn::ForEach` is reported where it is used.
+const KNOWN_TRANSFORMS: &[&str] = &["AWS::Serverless-2016-10-31", "AWS::LanguageExtensions"];
+
 /// Whether a parsed document is a CloudFormation template (a `Resources` map or a format version).
 pub fn is_template(root: &Node) -> bool {
     root.get("AWSTemplateFormatVersion").is_some() || root.get("Resources").is_some_and(|r| !r.entries().is_empty())
@@ -165,6 +169,25 @@ impl Scanner {
             .iter()
             .map(|e| self.finding(RuleKey::Builtin(RuleId::TemplateError), file, None, e.loc, e.message.clone()))
             .collect();
+        // A macro can add or rewrite resources: what it produces is not in the file.
+        if let Some(transform) = root.get("Transform") {
+            let names: Vec<&Node> = match transform.items() {
+                [] => vec![transform],
+                items => items.iter().collect(),
+            };
+            for name in names {
+                let text = name.as_str().or_else(|| name.get("Name").and_then(Node::as_str)).unwrap_or_default();
+                if !KNOWN_TRANSFORMS.contains(&text) {
+                    findings.push(self.finding(
+                        RuleKey::Builtin(RuleId::UnresolvedValue),
+                        file,
+                        None,
+                        name.loc,
+                        format!("the template uses the macro `{text}`; resources it adds or changes are not checked"),
+                    ));
+                }
+            }
+        }
         let Some(resources) = root.get("Resources").filter(|r| !r.entries().is_empty()) else {
             findings.push(self.finding(
                 RuleKey::Builtin(RuleId::TemplateError),
@@ -420,6 +443,19 @@ Resources:
         assert_eq!(report.decision, Decision::Fail);
         assert_eq!(report.findings[0].rule_id, "parse-error");
         assert_eq!((report.findings[0].line, report.findings[0].column), (1, 16));
+    }
+
+    #[test]
+    fn macros_are_reported_as_not_checked() {
+        let text =
+            "Transform: [AWS::Serverless-2016-10-31, MyCompanyMacro]\nResources:\n  T: {Type: AWS::SNS::Topic}\n";
+        let report = scan(text, &[]);
+        let messages: Vec<String> =
+            report.findings.iter().map(|f| format!("{}:{} {}", f.line, f.column, f.message)).collect();
+        assert_eq!(
+            messages,
+            ["1:41 the template uses the macro `MyCompanyMacro`; resources it adds or changes are not checked"]
+        );
     }
 
     #[test]
