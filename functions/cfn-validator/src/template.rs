@@ -150,6 +150,17 @@ fn within(text: &str, loc: Loc) -> Loc {
     }
 }
 
+/// Values that aliases may copy in one file: far above any real template, far below exhausting memory.
+const MAX_ALIAS_VALUES: usize = 1_000_000;
+
+fn count_values(node: &Node) -> usize {
+    1 + match &node.value {
+        Value::List(items) => items.iter().map(count_values).sum(),
+        Value::Map(entries) => entries.iter().map(|(_, v)| count_values(v)).sum(),
+        _ => 0,
+    }
+}
+
 enum Frame {
     List {
         loc: Loc,
@@ -170,7 +181,10 @@ enum Frame {
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Each anchor's value and its number of values.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Values copied by aliases so far (bounded: an alias bomb must not exhaust memory).
+    expanded: usize,
     root: Option<Node>,
     error: Option<ParseError>,
 }
@@ -195,7 +209,8 @@ impl Builder {
             None => node,
         };
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            let size = count_values(&node);
+            self.anchors.insert(anchor, (node.clone(), size));
         }
         self.attach(node);
     }
@@ -249,7 +264,15 @@ impl MarkedEventReceiver for Builder {
                 self.complete(Node { loc, value }, anchor, tag.as_ref());
             }
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some(node) => {
+                Some((node, size)) => {
+                    self.expanded += size;
+                    if self.expanded > MAX_ALIAS_VALUES {
+                        self.fail(
+                            loc,
+                            format!("aliases expand to more than {MAX_ALIAS_VALUES} values (an alias bomb?)"),
+                        );
+                        return;
+                    }
                     let node = node.clone();
                     self.attach(node);
                 }
@@ -461,6 +484,17 @@ mod tests {
         assert_eq!(err.to_string(), "1:1: the file is empty");
         let err = parse("a: 1\n---\nb: 2\n").expect_err("two docs");
         assert!(err.message.contains("one YAML document"), "{err}");
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..10 {
+            let previous = format!("*a{}", level - 1);
+            text.push_str(&format!("a{level}: &a{level} [{}]\n", vec![previous.as_str(); 10].join(", ")));
+        }
+        let error = parse(&text).expect_err("refused");
+        assert!(error.message.starts_with("aliases expand to more than 1000000 values"), "{error}");
     }
 
     #[test]
