@@ -109,12 +109,17 @@ impl Ev {
         }
     }
 
-    /// A boolean property: `true`/`false` or the strings "true"/"false" in any case.
+    /// A boolean property: `true`/`false` or the strings "true"/"false" in any case, and the YAML 1.1
+    /// spellings `yes`/`no`, `on`/`off`, `y`/`n` (CloudFormation's YAML reader and cfn tools take them as
+    /// booleans; taking them as anything else would let `PubliclyAccessible: yes` pass unseen).
     pub fn boolean(&self) -> Option<bool> {
         match &self.val {
             Val::Bool(b) => Some(*b),
-            Val::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
-            Val::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+            Val::String(s) => match s.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "on" | "y" => Some(true),
+                "false" | "no" | "off" | "n" => Some(false),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -290,6 +295,8 @@ fn scalar_text(node: &Node) -> Option<String> {
 enum Var {
     Param(String),
     Cond(String),
+    /// An unknown Fn::FindInMap key (`AWS::Region`, a free parameter): one of the keys at that level.
+    MapKey(String),
 }
 
 #[derive(Debug)]
@@ -763,27 +770,39 @@ impl<'e, 't> Evaluator<'e, 't> {
                 self.error(arg.loc, "Fn::FindInMap takes [map, top-level key, second-level key]"),
             ));
         }
-        let mut keys = Vec::with_capacity(3);
-        for item in &items[..3] {
-            let value = self.eval_or_null(item);
-            match (&value.val, value.text()) {
-                (Val::Unknown(u), _) => return Some(Ev::new(loc, derived("Fn::FindInMap", u.clone()))),
-                (_, Some(text)) => keys.push((text, item.loc)),
-                _ => return Some(Ev::new(loc, self.error(item.loc, "Fn::FindInMap keys must be strings"))),
-            }
-        }
         let default = items.get(3).and_then(|d| d.get("DefaultValue"));
         let mut node = self.template.mappings;
-        for (depth, (key, key_loc)) in keys.iter().enumerate() {
-            node = node.and_then(|n| n.get(key));
+        let mut path: Vec<String> = Vec::with_capacity(3);
+        for (depth, item) in items[..3].iter().enumerate() {
+            let value = self.eval_or_null(item);
+            let key = match (&value.val, value.text()) {
+                (Val::Unknown(Unknown::Invalid), _) => return Some(Ev::new(loc, Val::Unknown(Unknown::Invalid))),
+                // A key only known at deployment (`!Ref AWS::Region`) can only be one of the keys the map has
+                // (else CloudFormation fails): each of them is a scenario.
+                (Val::Unknown(u), _) if depth > 0 && node.is_some_and(|n| !n.entries().is_empty()) => {
+                    let keys: Vec<String> =
+                        node.map(|n| n.entries().iter().map(|(k, _)| k.name.clone()).collect()).unwrap_or_default();
+                    let name = match u {
+                        Unknown::Parameter { name, .. } | Unknown::Pseudo(name) => name.clone(),
+                        _ => format!("Fn::FindInMap key of {}", path.join(" > ")),
+                    };
+                    let var = Var::MapKey(format!("{} > {name}", path.join(" > ")));
+                    let index = self.chooser.choose(var, keys.len(), |i| format!("{name}={}", keys[i]));
+                    keys[index].clone()
+                }
+                (Val::Unknown(u), _) => return Some(Ev::new(loc, derived("Fn::FindInMap", u.clone()))),
+                (_, Some(text)) => text,
+                _ => return Some(Ev::new(loc, self.error(item.loc, "Fn::FindInMap keys must be strings"))),
+            };
+            path.push(key);
+            node = node.and_then(|n| n.get(&path[depth]));
             if node.is_none() {
                 if let Some(default) = default {
                     return self.eval(default);
                 }
-                let path: Vec<&str> = keys[..=depth].iter().map(|(k, _)| k.as_str()).collect();
                 return Some(Ev::new(
                     loc,
-                    self.error(*key_loc, format!("Fn::FindInMap: Mappings has no `{}`", path.join(" > "))),
+                    self.error(item.loc, format!("Fn::FindInMap: Mappings has no `{}`", path.join(" > "))),
                 ));
             }
         }
@@ -855,12 +874,18 @@ Conditions:
   Both: !And [!Condition IsProd, !Condition OpenCidr]
 Mappings:
   Net: {dev: {Cidr: 10.1.0.0/16}, prod: {Cidr: 0.0.0.0/0}}
+  Amis: {us-east-1: {Image: ami-east}, eu-west-1: {Image: ami-west}}
 Resources:
   ByEnv:
     Type: X
     Properties:
       A: !FindInMap [Net, !Ref Env, Cidr]
       B: !If [IsProd, !Sub "${Env}-x", !Ref AWS::NoValue]
+  ByRegion:
+    Type: X
+    Properties:
+      A: !FindInMap [Net, !Ref Env, Cidr]
+      B: !FindInMap [Amis, !Ref AWS::Region, Image]
   ByCidr:
     Type: X
     Properties:
@@ -880,6 +905,21 @@ Resources:
         assert_eq!(values, ["{A:10.1.0.0/16}", "{A:0.0.0.0/0,B:prod-x}"]);
         assert_eq!(runs[0].0, ["Env=dev"]);
         assert_eq!(runs[1].0, ["Env=prod"]);
+    }
+
+    #[test]
+    fn an_unknown_map_key_is_each_of_the_map_keys() {
+        let runs = all_values(TEMPLATE, "ByRegion", None);
+        let values: Vec<_> = runs.iter().map(|(labels, v)| format!("{} => {v}", labels.join(" & "))).collect();
+        assert_eq!(
+            values,
+            [
+                "Env=dev & AWS::Region=us-east-1 => {A:10.1.0.0/16,B:ami-east}",
+                "Env=dev & AWS::Region=eu-west-1 => {A:10.1.0.0/16,B:ami-west}",
+                "Env=prod & AWS::Region=us-east-1 => {A:0.0.0.0/0,B:ami-east}",
+                "Env=prod & AWS::Region=eu-west-1 => {A:0.0.0.0/0,B:ami-west}",
+            ]
+        );
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
                     value.loc,
                     format!("`{}` EBS volume {device} is not encrypted: `Encrypted` is false", resource.id),
                 ),
-                None => hits.unresolved(value, &format!("`{}` EBS volume {device} Encrypted", resource.id)),
+                None => hits.not_boolean(value, &format!("`{}` EBS volume {device} Encrypted", resource.id)),
             },
         }
     }

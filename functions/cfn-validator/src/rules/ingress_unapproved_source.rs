@@ -25,11 +25,13 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
     }
     let approved = approved.clone();
     for p in sg::permissions(resource, sg::Direction::Ingress) {
-        let service = match (p.opens(22, false), p.opens(3389, true)) {
-            (Some(true), Some(true)) => "SSH and RDP",
-            (Some(true), _) => "SSH",
-            (_, Some(true)) => "RDP",
-            _ => continue,
+        // Protocol -1 (all traffic) opens both.
+        let all = p.protocol == Some(sg::Protocol::All);
+        let service = match (all || p.opens(22, false) == Some(true), all || p.opens(3389, true) == Some(true)) {
+            (true, true) => "SSH and RDP",
+            (true, false) => "SSH",
+            (false, true) => "RDP",
+            (false, false) => continue,
         };
         for peer in &p.peers {
             let sg::Peer::Cidr { net, value } = peer else { continue };
@@ -63,6 +65,8 @@ Resources:
         - {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIpv6: "2001:db8:1::/48"}
         - {IpProtocol: tcp, FromPort: 443, ToPort: 443, CidrIp: 8.8.8.8/32}
         - {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: 0.0.0.0/0}
+        - {IpProtocol: -1, CidrIp: 8.8.8.0/24}
+        - {IpProtocol: "-1", CidrIp: 10.9.0.0/16}
 "#;
 
     #[test]
@@ -74,7 +78,9 @@ Resources:
         assert_eq!(
             hits_with(settings, "ingress-unapproved-source", YAML),
             [
-                "9:63 Admin SSH from a network that is not approved: security group `Admin` allows tcp 22 from 72.21.196.0/24"
+                "9:63 Admin SSH from a network that is not approved: security group `Admin` allows tcp 22 from 72.21.196.0/24",
+                "14:36 Admin SSH and RDP from a network that is not approved: security group `Admin` allows all traffic from \
+                 8.8.8.0/24",
             ]
         );
     }

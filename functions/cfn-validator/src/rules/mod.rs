@@ -299,6 +299,24 @@ impl<'s> Hits<'s> {
         }
     }
 
+    /// A boolean property that is not a boolean: unknown before deployment (`unresolved-value`), or a
+    /// literal CloudFormation would refuse (`template-error`). Never a silent pass.
+    pub fn not_boolean(&mut self, value: &Ev, what: &str) {
+        if value.unknown().is_some() {
+            return self.unresolved(value, what);
+        }
+        let shown = match (&value.val, value.text()) {
+            (Val::Null, _) => "empty".to_string(),
+            (_, Some(text)) => format!("`{text}`"),
+            (_, None) => "a list or mapping".to_string(),
+        };
+        self.push(
+            RuleId::TemplateError,
+            value.loc,
+            format!("{what} is {shown}, which is not a boolean (true or false); CloudFormation rejects it"),
+        );
+    }
+
     /// A value a check needs is not known: `what` names the property and what it decides.
     pub fn unresolved(&mut self, value: &Ev, what: &str) {
         if let Val::Unknown(unknown) = &value.val {
@@ -358,7 +376,7 @@ pub fn require_true(resource: &Resource<'_>, property: &str, hits: &mut Hits<'_>
             Some(true) => None,
             Some(false) => Some((value.loc, format!("`{property}` is false"))),
             None => {
-                hits.unresolved(value, &format!("`{property}`"));
+                hits.not_boolean(value, &format!("`{property}`"));
                 None
             }
         },

@@ -28,7 +28,7 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
             format!("database instance `{}` is publicly accessible", resource.id),
         ),
         Some(false) => {}
-        None => hits.unresolved(value, &format!("database instance `{}` PubliclyAccessible", resource.id)),
+        None => hits.not_boolean(value, &format!("database instance `{}` PubliclyAccessible", resource.id)),
     }
 }
 

@@ -39,7 +39,7 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
             Some(value) => match value.boolean() {
                 Some(true) => {}
                 Some(false) => off.push(format!("{setting} is false")),
-                None => hits.unresolved(value, &format!("bucket `{}` {setting}", resource.id)),
+                None => hits.not_boolean(value, &format!("bucket `{}` {setting}", resource.id)),
             },
         }
     }
