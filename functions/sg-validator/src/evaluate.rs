@@ -126,12 +126,25 @@ impl fmt::Display for Violation {
 /// A prefix list's entries, or None when they could not be read.
 pub type PrefixLists = HashMap<String, Option<Vec<String>>>;
 
+/// The verdict on one group: its violations, and the exposures through unreadable prefix lists that the
+/// `pass` verdict let through (still shown, labelled unverified).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Evaluation {
+    pub violations: Vec<Violation>,
+    pub unverified_passed: Vec<Violation>,
+}
+
 /// The violations of one group under `policy`.
 pub fn evaluate(group: &Group, policy: &Policy, prefix_lists: &PrefixLists) -> Vec<Violation> {
-    let mut out = Vec::new();
+    judge(group, policy, prefix_lists).violations
+}
+
+/// The violations of one group under `policy`, and what passed unverified.
+pub fn judge(group: &Group, policy: &Policy, prefix_lists: &PrefixLists) -> Evaluation {
+    let mut out = Evaluation::default();
     for permission in &group.ingress {
         let Some((protocol, ports)) = exposure(permission, policy) else { continue };
-        let mut push = |source: &str, unverified: bool| {
+        let mut push = |source: &str, unverified: bool, passed: bool| {
             let violation = Violation {
                 region: group.region.clone(),
                 group_id: group.group_id.clone(),
@@ -140,13 +153,14 @@ pub fn evaluate(group: &Group, policy: &Policy, prefix_lists: &PrefixLists) -> V
                 source: source.to_string(),
                 unverified,
             };
-            if !out.contains(&violation) {
-                out.push(violation);
+            let list = if passed { &mut out.unverified_passed } else { &mut out.violations };
+            if !list.contains(&violation) {
+                list.push(violation);
             }
         };
         for cidr in permission.ipv4_ranges.iter().chain(&permission.ipv6_ranges) {
             if !approved(cidr, &policy.approved) {
-                push(cidr, false);
+                push(cidr, false, false);
             }
         }
         for list in &permission.prefix_lists {
@@ -154,12 +168,11 @@ pub fn evaluate(group: &Group, policy: &Policy, prefix_lists: &PrefixLists) -> V
                 Some(Some(entries)) => {
                     for cidr in entries {
                         if !approved(cidr, &policy.approved) {
-                            push(&format!("{cidr} (in {list})"), false);
+                            push(&format!("{cidr} (in {list})"), false, false);
                         }
                     }
                 }
-                _ if policy.prefix_lists == PrefixListVerdict::Fail => push(list, true),
-                _ => {}
+                _ => push(list, true, policy.prefix_lists == PrefixListVerdict::Pass),
             }
         }
     }
@@ -313,6 +326,9 @@ mod tests {
             ]
         );
         let passing = Policy { prefix_lists: PrefixListVerdict::Pass, ..failing };
-        assert_eq!(evaluate(&g, &passing, &lists).len(), 1);
+        let evaluation = judge(&g, &passing, &lists);
+        assert_eq!(evaluation.violations.len(), 1);
+        assert_eq!(evaluation.unverified_passed.len(), 1);
+        assert_eq!(evaluation.unverified_passed[0].source, "pl-secret");
     }
 }

@@ -1,43 +1,24 @@
-//! `sg-validator` as a CodePipeline Invoke (Lambda) action.
-//!
-//! Until its issue (#4) lands, the action refuses every job with a ConfigurationError, so a pipeline
-//! that wires it in too early fails loudly instead of passing.
+//! `sg-validator`: with arguments, the local command line (`sg-validator check ...`); without, the
+//! CodePipeline Invoke (Lambda) action.
 
-use codepipeline_action::{Action, ActionError, ConfigError, FailureKind, JobContext, Outcome};
+use std::process::ExitCode;
 
-struct SgValidator;
-
-/// Accepts any UserParameters: there is nothing to configure yet.
-struct AnyParameters;
-
-impl<'de> serde::Deserialize<'de> for AnyParameters {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        serde::de::IgnoredAny::deserialize(deserializer).map(|_| AnyParameters)
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("sg-validator: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if std::env::args_os().len() > 1 {
+        return runtime.block_on(sg_validator::cli::main(std::env::args_os()));
     }
-}
-
-impl codepipeline_action::ActionConfig for AnyParameters {
-    fn from_absent() -> Result<Self, ConfigError> {
-        Ok(AnyParameters)
+    match runtime.block_on(codepipeline_action::run(sg_validator::action::SgValidator::default())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("sg-validator: {error}");
+            ExitCode::FAILURE
+        }
     }
-    fn from_text(_: &str) -> Result<Self, ConfigError> {
-        Ok(AnyParameters)
-    }
-}
-
-impl Action for SgValidator {
-    type Config = AnyParameters;
-    const NAME: &'static str = "sg-validator";
-
-    async fn run(&self, _job: &JobContext<'_>, _config: AnyParameters) -> Result<Outcome, ActionError> {
-        Ok(Outcome::failure(
-            FailureKind::ConfigurationError,
-            "sg-validator is not implemented yet; do not use it in a pipeline until its release",
-        ))
-    }
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    codepipeline_action::run(SgValidator).await
 }

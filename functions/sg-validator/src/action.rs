@@ -1,0 +1,368 @@
+//! The CodePipeline action: resolve the regions, check the stack's groups, and on a violation fail the
+//! job, deleting the stack first when the configuration allows it. A deletion that outlasts the
+//! invocation continues through a continuation token; the next invocation reports the final state.
+
+use crate::check::{CheckReport, Completeness, check, describe_error, plural};
+use crate::config::{Config, NoGroups, Regions};
+use crate::delete::{Fate, StackFate, delete_and_wait, may_delete, wait};
+use crate::discover::{CallError, RegionClients};
+use codepipeline_action::continuation::encode;
+use codepipeline_action::{Action, ActionError, FailureKind, JobContext, Outcome, OutputVariables};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Kept back from the action's deadline when waiting for a deletion, to build and encode the result.
+const WAIT_SLACK: Duration = Duration::from_secs(2);
+
+/// The sg-validator action.
+#[derive(Clone, Debug)]
+pub struct SgValidator {
+    /// How often a deleting stack is polled.
+    pub poll: Duration,
+}
+
+impl Default for SgValidator {
+    fn default() -> Self {
+        Self { poll: Duration::from_secs(5) }
+    }
+}
+
+/// The state carried from one invocation to the next while a stack is being deleted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Pending {
+    /// The first line of the failure message.
+    headline: String,
+    /// One entry per region whose stack was acted on (or left alone), in region order.
+    fates: Vec<StackFate>,
+    /// The report's lines after the fates (violations, problems), as many as fit in the token.
+    details: Vec<String>,
+    /// Lines of `details` that did not fit.
+    omitted: usize,
+}
+
+impl Action for SgValidator {
+    type Config = Config;
+    const NAME: &'static str = "sg-validator";
+
+    async fn run(&self, job: &JobContext<'_>, config: Config) -> Result<Outcome, ActionError> {
+        if let Some(pending) = job.resume::<Pending>()? {
+            return self.resume(job, pending).await;
+        }
+        let policy = config.policy()?;
+        let aws = job.aws_config();
+        let regions = match resolve_regions(aws, &config.regions).await {
+            Ok(regions) => regions,
+            Err(Unresolved::Config(message)) => return Ok(Outcome::failure(FailureKind::ConfigurationError, message)),
+            Err(Unresolved::Call(error)) => return Ok(call_failure(&error)),
+        };
+        tracing::info!(stack = %config.stack_name, regions = regions.len(), "checking the stack's security groups");
+        let report = check(aws, &config.stack_name, &regions, &policy).await;
+        tracing::info!(
+            groups = report.groups_checked,
+            violations = report.violations.len(),
+            region_errors = report.errors.len(),
+            unresolved_ingress = report.unresolved_ingress.len(),
+            "check done"
+        );
+        for error in &report.errors {
+            tracing::warn!(error = %codepipeline_action::error::error_chain(error), "a region could not be checked");
+        }
+        if report.stacks.is_empty() {
+            return Ok(missing_stack(&report));
+        }
+        if !report.violations.is_empty() {
+            return self.on_violation(job, &config, report).await;
+        }
+        match report.completeness() {
+            Completeness::Complete => Ok(clean(&config, &report)?),
+            Completeness::Denied => Ok(incomplete(FailureKind::PermissionError, &report)),
+            Completeness::Incomplete => Ok(incomplete(FailureKind::JobFailed, &report)),
+        }
+    }
+}
+
+impl SgValidator {
+    /// Violations found: act on the stack in every region with a violation, then fail the job (or
+    /// continue while a deletion is still running).
+    async fn on_violation(
+        &self,
+        job: &JobContext<'_>,
+        config: &Config,
+        report: CheckReport,
+    ) -> Result<Outcome, ActionError> {
+        let deletable = config.deletable()?;
+        let violating = report.violating_regions();
+        let until = job.deadline().checked_sub(WAIT_SLACK).unwrap_or_else(tokio::time::Instant::now);
+        let acted = report.stacks.iter().filter(|s| violating.contains(&s.region.as_str())).map(|stack| {
+            let deletable = &deletable;
+            async move {
+                let fate = match may_delete(config, deletable, stack) {
+                    Err(refusal) => Fate::NotDeleted(refusal),
+                    Ok(()) => {
+                        let clients = RegionClients::new(job.aws_config(), &stack.region);
+                        delete_and_wait(&clients, stack, until, self.poll).await
+                    }
+                };
+                StackFate {
+                    region: stack.region.clone(),
+                    name: stack.name.clone(),
+                    stack_id: stack.stack_id.clone(),
+                    fate,
+                }
+            }
+        });
+        let fates = futures::future::join_all(acted).await;
+        let pending = Pending {
+            headline: format!(
+                "{} in stack {} ({} checked).",
+                plural(report.violations.len(), "violation", "violations"),
+                report.stack,
+                report.scope()
+            ),
+            fates,
+            details: details(&report),
+            omitted: 0,
+        };
+        self.conclude(pending)
+    }
+
+    /// A continuation: follow the deletions still running.
+    async fn resume(&self, job: &JobContext<'_>, mut pending: Pending) -> Result<Outcome, ActionError> {
+        let until = job.deadline().checked_sub(WAIT_SLACK).unwrap_or_else(tokio::time::Instant::now);
+        let followed = pending.fates.iter().map(|stack| async move {
+            if stack.fate.is_settled() {
+                return stack.fate.clone();
+            }
+            let clients = RegionClients::new(job.aws_config(), &stack.region);
+            wait(&clients, &stack.stack_id, until, self.poll).await
+        });
+        let fates = futures::future::join_all(followed).await;
+        for (stack, fate) in pending.fates.iter_mut().zip(fates) {
+            stack.fate = fate;
+        }
+        self.conclude(pending)
+    }
+
+    /// The failure once every deletion has settled; otherwise "in progress" with the state.
+    fn conclude(&self, mut pending: Pending) -> Result<Outcome, ActionError> {
+        let deleting: Vec<&StackFate> = pending.fates.iter().filter(|f| !f.fate.is_settled()).collect();
+        if deleting.is_empty() {
+            return Ok(Outcome::failure(FailureKind::JobFailed, failure_message(&pending)));
+        }
+        let regions: Vec<&str> = deleting.iter().map(|f| f.region.as_str()).collect();
+        let summary = format!(
+            "{} Deleting stack {} in {} (DELETE_IN_PROGRESS); the job fails once the deletion ends.",
+            pending.headline,
+            deleting[0].name,
+            regions.join(", ")
+        );
+        tracing::info!(regions = %regions.join(","), "deletion still in progress; continuing in the next invocation");
+        // The token holds at most 2048 characters: keep as many detail lines as fit.
+        loop {
+            match encode(&pending) {
+                Ok(_) => return Ok(Outcome::in_progress(&pending, summary, None)?),
+                Err(_) if !pending.details.is_empty() => {
+                    pending.details.pop();
+                    pending.omitted += 1;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+}
+
+/// The lines after the headline and the fates: violations, what could not be checked, what passed
+/// unverified.
+fn details(report: &CheckReport) -> Vec<String> {
+    let mut out: Vec<String> = report.violations.iter().map(ToString::to_string).collect();
+    let problems = report.problems();
+    if !problems.is_empty() {
+        out.push("Not checked:".into());
+        out.extend(problems);
+    }
+    if !report.unverified_passed.is_empty() {
+        out.push("Passed without verification (prefixLists is \"pass\"):".into());
+        out.extend(report.unverified_passed.iter().map(ToString::to_string));
+    }
+    out
+}
+
+fn failure_message(pending: &Pending) -> String {
+    let mut lines = vec![pending.headline.clone()];
+    lines.extend(pending.fates.iter().map(ToString::to_string));
+    lines.extend(pending.details.iter().cloned());
+    if pending.omitted > 0 {
+        lines.push(format!("... and {} more lines (see the function's log)", pending.omitted));
+    }
+    lines.join("\n")
+}
+
+fn missing_stack(report: &CheckReport) -> Outcome {
+    let searched = report.regions.iter().filter(|r| !report.errors.iter().any(|e| &e.region == *r)).cloned();
+    let searched: Vec<String> = searched.collect();
+    if report.errors.is_empty() {
+        return Outcome::failure(
+            FailureKind::ConfigurationError,
+            format!(
+                "stack {} does not exist in {} (searched with cloudformation:DescribeStacks); check the stack name \
+                 in UserParameters and `regions`",
+                report.stack,
+                searched.join(", ")
+            ),
+        );
+    }
+    let kind = if report.completeness() == Completeness::Denied {
+        FailureKind::PermissionError
+    } else {
+        FailureKind::JobFailed
+    };
+    let mut message = format!(
+        "stack {} was not found in {}, and these regions could not be searched:",
+        report.stack,
+        if searched.is_empty() { "any region".to_string() } else { searched.join(", ") }
+    );
+    for error in &report.errors {
+        message.push('\n');
+        message.push_str(&describe_error(error));
+    }
+    Outcome::failure(kind, message)
+}
+
+fn incomplete(kind: FailureKind, report: &CheckReport) -> Outcome {
+    let mut lines = vec![format!(
+        "No violation in what could be checked ({}) of stack {}, but not everything could be checked, so the \
+         job fails:",
+        report.scope(),
+        report.stack
+    )];
+    lines.extend(report.problems());
+    Outcome::failure(kind, lines.join("\n"))
+}
+
+fn clean(config: &Config, report: &CheckReport) -> Result<Outcome, ActionError> {
+    let stack_regions: Vec<&str> = report.stacks.iter().map(|s| s.region.as_str()).collect();
+    if report.groups_checked == 0 {
+        let message =
+            format!("stack {} has no security groups in {}: nothing to check", report.stack, stack_regions.join(", "));
+        if config.no_groups == NoGroups::Fail {
+            return Ok(Outcome::failure(FailureKind::JobFailed, format!("{message} (noGroups is \"fail\")")));
+        }
+    }
+    let mut summary = if report.groups_checked == 0 {
+        format!("stack {} has no security groups in {}: nothing to check", report.stack, stack_regions.join(", "))
+    } else {
+        format!("{} checked, no violations (stack {})", report.scope(), report.stack)
+    };
+    if !report.unverified_passed.is_empty() {
+        summary.push_str(&format!(
+            "; {} through prefix lists that could not be read passed unverified (prefixLists is \"pass\")",
+            plural(report.unverified_passed.len(), "exposure", "exposures")
+        ));
+    }
+    let mut variables = OutputVariables::new();
+    variables.insert("groupsChecked", report.groups_checked.to_string())?;
+    variables.insert("violations", "0")?;
+    variables.insert("regionsChecked", report.regions.len().to_string())?;
+    Ok(Outcome::success_with(summary, variables))
+}
+
+/// Why the regions could not be determined.
+enum Unresolved {
+    Config(String),
+    Call(CallError),
+}
+
+/// The regions to search: the function's own, a list, or every enabled region.
+async fn resolve_regions(aws: &aws_config::SdkConfig, regions: &Regions) -> Result<Vec<String>, Unresolved> {
+    let own = aws.region().map(|r| r.as_ref().to_string());
+    match regions {
+        Regions::List(list) => {
+            let mut list: Vec<String> = list.iter().map(|r| r.trim().to_string()).collect();
+            list.dedup();
+            Ok(list)
+        }
+        Regions::Own => own.map(|r| vec![r]).ok_or_else(|| {
+            Unresolved::Config("the function has no region (AWS_REGION) to search; give `regions`".into())
+        }),
+        Regions::All => {
+            let own = own.ok_or_else(|| {
+                Unresolved::Config("the function has no region (AWS_REGION) to ask for the enabled regions".into())
+            })?;
+            RegionClients::new(aws, &own).enabled_regions().await.map_err(Unresolved::Call)
+        }
+    }
+}
+
+fn call_failure(error: &CallError) -> Outcome {
+    tracing::error!(error = %codepipeline_action::error::error_chain(error), "AWS call failed");
+    let kind = if error.is_access_denied() { FailureKind::PermissionError } else { FailureKind::JobFailed };
+    Outcome::failure(kind, describe_error(error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delete::Refusal;
+
+    fn fate(region: &str, fate: Fate) -> StackFate {
+        StackFate {
+            region: region.into(),
+            name: "app-test".into(),
+            stack_id: format!(
+                "arn:aws:cloudformation:{region}:123456789012:stack/app-test/0b5e7e20-5c1f-11ef-8c5a-0affd1a2b3c4"
+            ),
+            fate,
+        }
+    }
+
+    #[test]
+    fn the_failure_names_the_findings_and_what_was_done() {
+        let pending = Pending {
+            headline: "2 violations in stack app-test (3 security groups in 2 regions checked).".into(),
+            fates: vec![
+                fate("eu-west-1", Fate::NotDeleted(Refusal::TerminationProtection)),
+                fate("us-east-1", Fate::Deleted),
+            ],
+            details: vec![
+                "eu-west-1 : sg-1 : tcp 22 from 0.0.0.0/0".into(),
+                "us-east-1 : sg-2 : all traffic from ::/0".into(),
+            ],
+            omitted: 0,
+        };
+        let outcome = SgValidator::default().conclude(pending).expect("outcome");
+        let Outcome::Failure(failure) = outcome else { panic!("a failure: {outcome:?}") };
+        assert_eq!(failure.kind, FailureKind::JobFailed);
+        assert_eq!(
+            failure.message,
+            "2 violations in stack app-test (3 security groups in 2 regions checked).\n\
+             Stack app-test in eu-west-1: not deleted: termination protection is enabled.\n\
+             Stack app-test in us-east-1: deleted (DELETE_COMPLETE).\n\
+             eu-west-1 : sg-1 : tcp 22 from 0.0.0.0/0\n\
+             us-east-1 : sg-2 : all traffic from ::/0"
+        );
+    }
+
+    #[test]
+    fn a_running_deletion_continues_with_as_much_detail_as_fits_the_token() {
+        let details: Vec<String> =
+            (0..100).map(|i| format!("us-east-1 : sg-{i:017x} : tcp 22 from 0.0.0.0/0")).collect();
+        let pending = Pending {
+            headline: "100 violations in stack app-test (100 security groups in 1 region checked).".into(),
+            fates: vec![fate("us-east-1", Fate::Deleting)],
+            details,
+            omitted: 0,
+        };
+        let outcome = SgValidator::default().conclude(pending).expect("outcome");
+        let Outcome::InProgress(progress) = outcome else { panic!("in progress: {outcome:?}") };
+        assert!(progress.token.chars().count() <= 2048);
+        assert!(progress.summary.contains("Deleting stack app-test in us-east-1"), "{}", progress.summary);
+        let state: Pending = codepipeline_action::continuation::decode(&progress.token).expect("decode");
+        assert_eq!(state.details.len() + state.omitted, 100);
+        assert!(state.omitted > 0 && !state.details.is_empty());
+        let done = Pending { fates: vec![fate("us-east-1", Fate::Deleted)], ..state };
+        let Outcome::Failure(failure) = SgValidator::default().conclude(done).expect("outcome") else {
+            panic!("a failure")
+        };
+        assert!(failure.message.ends_with("more lines (see the function's log)"), "{}", failure.message);
+    }
+}
