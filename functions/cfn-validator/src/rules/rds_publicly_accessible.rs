@@ -48,6 +48,10 @@ Resources:
   C: {Type: AWS::RDS::DBInstance, Properties: {PubliclyAccessible: !Ref Public}}
   D: {Type: AWS::RDS::DBInstance, Properties: {PubliclyAccessible: !Ref Free}}
   E: {Type: AWS::RDS::DBInstance, Properties: {PubliclyAccessible: false}}
+  F: {Type: AWS::RDS::DBInstance, Properties: {PubliclyAccessible: yes}}
+  G: {Type: AWS::RDS::DBInstance, Properties: {PubliclyAccessible: "On"}}
+  H: {Type: AWS::RDS::DBInstance, Properties: {PubliclyAccessible: no}}
+  I: {Type: AWS::RDS::DBInstance, Properties: {PubliclyAccessible: maybe}}
 "#;
         assert_eq!(
             hits("rds-publicly-accessible", yaml),
@@ -55,6 +59,15 @@ Resources:
                 "6:68 A database instance `A` is publicly accessible",
                 "7:68 B database instance `B` is publicly accessible",
                 "8:73 C database instance `C` is publicly accessible [when Public=true]",
+                "11:68 F database instance `F` is publicly accessible",
+                "12:68 G database instance `G` is publicly accessible",
+            ]
+        );
+        assert_eq!(
+            hits("template-error", yaml),
+            [
+                "14:68 I database instance `I` PubliclyAccessible is `maybe`, which is not a boolean (true or false); \
+                 CloudFormation rejects it"
             ]
         );
         assert_eq!(
