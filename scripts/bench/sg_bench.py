@@ -88,8 +88,9 @@ def cases(binary):
         rows.append(
             (
                 title,
-                "fail" if reference else "**pass**",
+                "fail" if reference else "pass",
                 ("fail: " + "; ".join(found)) if found else "pass",
+                "yes" if bool(reference) == bool(found) else "**no**",
             )
         )
 
@@ -126,10 +127,10 @@ def cases(binary):
     case("SSH open to the world in a nested stack", create(unique("nested"), nested))
     case("HTTPS from 0.0.0.0/0, SSH from the approved network", create(unique("https"), sg("Sg", [(22, 22, APPROVED), (443, 443, world)])))
 
-    print("| case | reference | sg-validator |")
-    print("| --- | --- | --- |")
-    for title, reference, mine in rows:
-        print("| %s | %s | %s |" % (title, reference, mine))
+    print("| case | reference | sg-validator | same verdict |")
+    print("| --- | --- | --- | --- |")
+    for row in rows:
+        print("| %s | %s | %s | %s |" % row)
 
 
 def timed(args, env=None):
