@@ -33,6 +33,9 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
         "AWS::EC2::LaunchTemplate" => resource.prop("LaunchTemplateData").and_then(|d| d.get("BlockDeviceMappings")),
         _ => None,
     };
+    if let Some(mappings) = mappings.filter(|m| m.unknown().is_some()) {
+        hits.unresolved(mappings, &format!("`{}` BlockDeviceMappings", resource.id));
+    }
     for mapping in mappings.map(Ev::items).unwrap_or_default() {
         let Some(ebs) = mapping.get("Ebs") else { continue };
         let device = mapping.get("DeviceName").and_then(Ev::text).unwrap_or_else(|| "a device".into());

@@ -23,22 +23,43 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
         return;
     }
     let documents: Vec<&Ev> = match resource.ty {
-        "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => resource.prop("PolicyDocument").into_iter().collect(),
-        "AWS::IAM::Role" | "AWS::IAM::User" | "AWS::IAM::Group" => resource
-            .prop("Policies")
-            .map(|p| p.items().iter().filter_map(|p| p.get("PolicyDocument")).collect())
-            .unwrap_or_default(),
+        "AWS::IAM::Policy"
+        | "AWS::IAM::ManagedPolicy"
+        | "AWS::IAM::RolePolicy"
+        | "AWS::IAM::UserPolicy"
+        | "AWS::IAM::GroupPolicy" => resource.prop("PolicyDocument").into_iter().collect(),
+        "AWS::IAM::Role" | "AWS::IAM::User" | "AWS::IAM::Group" => match resource.prop("Policies") {
+            Some(policies) if policies.unknown().is_some() => {
+                hits.unresolved(policies, &format!("`{}` Policies", resource.id));
+                Vec::new()
+            }
+            Some(policies) => policies.items().iter().filter_map(|p| p.get("PolicyDocument")).collect(),
+            None => Vec::new(),
+        },
         _ => return,
     };
     for document in documents {
+        if document.unknown().is_some() {
+            hits.unresolved(document, &format!("`{}` PolicyDocument", resource.id));
+            continue;
+        }
         let statements: Vec<&Ev> = match document.get("Statement") {
             Some(s) if matches!(s.val, Val::List(_)) => s.items().iter().collect(),
             Some(s) => vec![s],
             None => continue,
         };
         for statement in statements {
-            if statement.get("Effect").and_then(Ev::text).as_deref() != Some("Allow") {
+            if statement.unknown().is_some() {
+                hits.unresolved(statement, &format!("`{}` policy statement", resource.id));
                 continue;
+            }
+            match statement.get("Effect") {
+                Some(effect) if effect.unknown().is_some() => {
+                    hits.unresolved(effect, &format!("`{}` policy statement Effect", resource.id));
+                    continue;
+                }
+                Some(effect) if effect.text().as_deref() == Some("Allow") => {}
+                _ => continue,
             }
             let (Some(action), Some(target)) = (statement.get("Action"), statement.get("Resource")) else { continue };
             let (action_star, target_star) = (wildcard(action, &["*", "*:*"], hits), wildcard(target, &["*"], hits));
@@ -93,6 +114,17 @@ Resources:
               - {Effect: Allow, Action: ["s3:GetObject", "*:*"], Resource: ["arn:aws:s3:::b/*", "*"]}
               - {Effect: Deny, Action: "*", Resource: "*"}
               - {Effect: Allow, Action: "s3:*", Resource: "*"}
+  Inline:
+    Type: AWS::IAM::RolePolicy
+    Properties:
+      RoleName: r
+      PolicyName: p
+      PolicyDocument: {Statement: [{Effect: !Ref Effect, Action: "*", Resource: "*"}]}
+  Imported:
+    Type: AWS::IAM::Policy
+    Properties: {PolicyName: p, PolicyDocument: !ImportValue shared-policy}
+Parameters:
+  Effect: {Type: String}
 "#;
         assert_eq!(
             hits("iam-wildcard-admin", yaml),
@@ -101,5 +133,12 @@ Resources:
                 "16:41 Role `Role` allows every action (\"*\") on every resource (\"*\")",
             ]
         );
+        let unresolved = hits("unresolved-value", yaml);
+        assert_eq!(unresolved.len(), 2, "{unresolved:?}");
+        assert!(
+            unresolved[0].starts_with("24:50 Inline `Inline` policy statement Effect is not known"),
+            "{unresolved:?}"
+        );
+        assert!(unresolved[1].starts_with("27:62 Imported `Imported` PolicyDocument is not known"), "{unresolved:?}");
     }
 }

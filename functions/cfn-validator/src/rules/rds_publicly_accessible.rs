@@ -65,10 +65,8 @@ Resources:
         );
         assert_eq!(
             hits("template-error", yaml),
-            [
-                "14:68 I database instance `I` PubliclyAccessible is `maybe`, which is not a boolean (true or false); \
-                 CloudFormation rejects it"
-            ]
+            ["14:68 I database instance `I` PubliclyAccessible is `maybe`, which is not a boolean (true or false); \
+                 CloudFormation rejects it"]
         );
         assert_eq!(
             hits("unresolved-value", yaml),
