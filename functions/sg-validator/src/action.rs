@@ -120,7 +120,7 @@ impl SgValidator {
                 report.scope()
             ),
             fates,
-            details: details(&report),
+            details: report.lines(),
             omitted: 0,
         };
         self.conclude(pending)
@@ -169,22 +169,6 @@ impl SgValidator {
             }
         }
     }
-}
-
-/// The lines after the headline and the fates: violations, what could not be checked, what passed
-/// unverified.
-fn details(report: &CheckReport) -> Vec<String> {
-    let mut out: Vec<String> = report.violations.iter().map(ToString::to_string).collect();
-    let problems = report.problems();
-    if !problems.is_empty() {
-        out.push("Not checked:".into());
-        out.extend(problems);
-    }
-    if !report.unverified_passed.is_empty() {
-        out.push("Passed without verification (prefixLists is \"pass\"):".into());
-        out.extend(report.unverified_passed.iter().map(ToString::to_string));
-    }
-    out
 }
 
 fn failure_message(pending: &Pending) -> String {
@@ -240,16 +224,14 @@ fn incomplete(kind: FailureKind, report: &CheckReport) -> Outcome {
 }
 
 fn clean(config: &Config, report: &CheckReport) -> Result<Outcome, ActionError> {
-    let stack_regions: Vec<&str> = report.stacks.iter().map(|s| s.region.as_str()).collect();
-    if report.groups_checked == 0 {
+    let mut summary = if report.groups_checked == 0 {
+        let stack_regions: Vec<&str> = report.stacks.iter().map(|s| s.region.as_str()).collect();
         let message =
             format!("stack {} has no security groups in {}: nothing to check", report.stack, stack_regions.join(", "));
         if config.no_groups == NoGroups::Fail {
             return Ok(Outcome::failure(FailureKind::JobFailed, format!("{message} (noGroups is \"fail\")")));
         }
-    }
-    let mut summary = if report.groups_checked == 0 {
-        format!("stack {} has no security groups in {}: nothing to check", report.stack, stack_regions.join(", "))
+        message
     } else {
         format!("{} checked, no violations (stack {})", report.scope(), report.stack)
     };

@@ -89,6 +89,21 @@ impl CheckReport {
         out
     }
 
+    /// The violations, then what could not be checked and what passed unverified, each under a heading.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.violations.iter().map(ToString::to_string).collect();
+        let problems = self.problems();
+        if !problems.is_empty() {
+            out.push("Not checked:".into());
+            out.extend(problems);
+        }
+        if !self.unverified_passed.is_empty() {
+            out.push("Passed without verification (prefix lists that could not be read, verdict \"pass\"):".into());
+            out.extend(self.unverified_passed.iter().map(ToString::to_string));
+        }
+        out
+    }
+
     /// `N groups in M regions`.
     pub fn scope(&self) -> String {
         format!(

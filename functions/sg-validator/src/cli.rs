@@ -155,30 +155,19 @@ fn exit_code(report: &CheckReport) -> u8 {
 }
 
 fn render_text(report: &CheckReport) -> String {
-    let mut lines = Vec::new();
-    if report.stacks.is_empty() && report.errors.is_empty() {
-        lines.push(format!("stack {} does not exist in {}", report.stack, report.regions.join(", ")));
+    let headline = if report.stacks.is_empty() && report.errors.is_empty() {
+        format!("stack {} does not exist in {}", report.stack, report.regions.join(", "))
     } else if report.violations.is_empty() {
-        lines.push(format!("stack {}: no violations ({} checked)", report.stack, report.scope()));
+        format!("stack {}: no violations ({} checked)", report.stack, report.scope())
     } else {
-        lines.push(format!(
+        format!(
             "stack {}: {} ({} checked)",
             report.stack,
             crate::check::plural(report.violations.len(), "violation", "violations"),
             report.scope()
-        ));
-        lines.extend(report.violations.iter().map(ToString::to_string));
-    }
-    let problems = report.problems();
-    if !problems.is_empty() {
-        lines.push("not checked:".into());
-        lines.extend(problems);
-    }
-    if !report.unverified_passed.is_empty() {
-        lines.push("passed without verification (--prefix-lists pass):".into());
-        lines.extend(report.unverified_passed.iter().map(ToString::to_string));
-    }
-    let mut text = lines.join("\n");
+        )
+    };
+    let mut text = std::iter::once(headline).chain(report.lines()).collect::<Vec<_>>().join("\n");
     text.push('\n');
     text
 }
