@@ -147,10 +147,11 @@ impl Scanner {
             let resources = root.get("Resources").map_or(0, |r| r.entries().len());
             summaries.push(TemplateSummary { file: source.name.clone(), resources: Some(resources) });
             if configurations.is_empty() {
-                merge(&mut findings, &mut index, self.scan_template(&source.name, &root, None));
+                merge(&mut findings, &mut index, self.enabled_only(self.scan_template(&source.name, &root, None)));
             } else {
                 for configuration in configurations {
-                    let mut found = self.scan_template(&source.name, &root, Some(&configuration.parameters));
+                    let found = self.scan_template(&source.name, &root, Some(&configuration.parameters));
+                    let mut found = self.enabled_only(found);
                     for finding in &mut found {
                         finding.configurations.push(configuration.name.clone());
                     }
@@ -323,6 +324,13 @@ impl Scanner {
         }
     }
 
+    /// Drops the findings of rules the settings disable, including those the engine raises itself
+    /// (template-error, unresolved-value, invalid-suppression); parse-error cannot be disabled.
+    fn enabled_only(&self, mut found: Vec<Finding>) -> Vec<Finding> {
+        found.retain(|f| RuleId::parse(&f.rule_id).is_none_or(|id| self.settings.rule(id).enabled));
+        found
+    }
+
     fn finding(&self, rule: RuleKey, file: &str, resource: Option<&str>, loc: Loc, message: String) -> Finding {
         let (rule_id, severity, risk) = match rule {
             RuleKey::Builtin(id) => {
@@ -432,6 +440,28 @@ Resources:
             report.findings[0].headline(),
             "t.yaml:9:87 Sg ingress-ssh-world: SSH open to the world: security group `Sg` allows tcp 22 from \
              0.0.0.0/0 (configuration prod.json)"
+        );
+    }
+
+    #[test]
+    fn disabled_rules_stay_silent_even_when_the_engine_raises_them() {
+        let text = "Resources:\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: !Ref Nope\n      SecurityGroupIngress: [{IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: !ImportValue net}]\n";
+        let ids = |report: &Report| report.findings.iter().map(|f| f.rule_id.clone()).collect::<Vec<_>>();
+        let report = scan(text, &[]);
+        assert!(ids(&report).contains(&"template-error".to_string()), "{:?}", ids(&report));
+        assert!(ids(&report).contains(&"unresolved-value".to_string()), "{:?}", ids(&report));
+        let mut settings = Settings::default();
+        settings
+            .apply_rules_file(
+                "r.toml",
+                "[rules.template-error]\nenabled = false\n[rules.unresolved-value]\nenabled = false\n",
+            )
+            .expect("valid");
+        let report = Scanner::new(settings).scan(&[Source::new("t.yaml", text)], &[]);
+        assert!(
+            !ids(&report).iter().any(|id| id == "template-error" || id == "unresolved-value"),
+            "{:?}",
+            ids(&report)
         );
     }
 
