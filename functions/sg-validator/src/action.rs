@@ -112,6 +112,10 @@ impl SgValidator {
             }
         });
         let fates = futures::future::join_all(acted).await;
+        // The full list goes to the log: the failure message and the continuation token may be cut.
+        for line in report.lines() {
+            tracing::warn!(finding = %line, "security group check");
+        }
         let pending = Pending {
             headline: format!(
                 "{} in stack {} ({} checked).",
@@ -259,9 +263,13 @@ async fn resolve_regions(aws: &aws_config::SdkConfig, regions: &Regions) -> Resu
     let own = aws.region().map(|r| r.as_ref().to_string());
     match regions {
         Regions::List(list) => {
-            let mut list: Vec<String> = list.iter().map(|r| r.trim().to_string()).collect();
-            list.dedup();
-            Ok(list)
+            let mut unique: Vec<String> = Vec::with_capacity(list.len());
+            for region in list.iter().map(|r| r.trim().to_string()) {
+                if !unique.contains(&region) {
+                    unique.push(region);
+                }
+            }
+            Ok(unique)
         }
         Regions::Own => own.map(|r| vec![r]).ok_or_else(|| {
             Unresolved::Config("the function has no region (AWS_REGION) to search; give `regions`".into())
