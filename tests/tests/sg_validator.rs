@@ -275,6 +275,16 @@ Resources:
         report.violations.iter().map(|v| format!("{} {}", v.group_id == outside, v.source)).collect();
     shown.sort();
     assert_eq!(shown, ["false 0.0.0.0/0", "true 0.0.0.0/0"], "the nested group and the outside group");
+
+    // The violation is in a nested stack: the root stack is the one deleted.
+    let job = rig
+        .run(&format!(
+            r#"{{"stackName": "{stack}", "approvedCidrs": ["{APPROVED}"], "onViolation": "delete-stack", "deletableStacks": ["outside-*"]}}"#
+        ))
+        .await;
+    let (_, message) = rig.failure(&job);
+    assert!(message.contains(&format!("\nStack {stack} in {REGION}: deleted (DELETE_COMPLETE).\n")), "{message}");
+    assert!(!rig.exists(REGION, &stack).await);
 }
 
 #[tokio::test]
@@ -447,7 +457,8 @@ async fn a_failing_region_is_reported_never_skipped() {
     let rig = Rig::new().await;
     let stack = stack_name("regions", "-test");
     rig.create_stack(REGION, &stack, &groups_template(&[("Sg", &[(22, 22, APPROVED)])]), &[]).await;
-    rig.proxy.refuse("ap-southeast-2", "DescribeStacks", "OptInRequired");
+    // What CloudFormation answers in a region that is not enabled for the account.
+    rig.proxy.refuse("ap-southeast-2", "DescribeStacks", "InvalidClientTokenId");
     let params = format!(
         r#"{{"stackName": "{stack}", "regions": ["{REGION}", "ap-southeast-2"], "approvedCidrs": ["{APPROVED}"]}}"#
     );
@@ -462,8 +473,17 @@ async fn a_failing_region_is_reported_never_skipped() {
              could be checked, so the job fails:"
         )
     );
-    assert!(lines[1].starts_with("cloudformation:DescribeStacks in ap-southeast-2 failed: OptInRequired"), "{message}");
-    assert!(lines[1].ends_with("(the region is not enabled for this account; remove it from `regions`)"), "{message}");
+    assert!(
+        lines[1].starts_with("cloudformation:DescribeStacks in ap-southeast-2 failed: InvalidClientTokenId"),
+        "{message}"
+    );
+    assert!(
+        lines[1].ends_with(
+            "(the region refused the credentials: it is probably not enabled for this account; enable it or remove \
+             it from `regions`)"
+        ),
+        "{message}"
+    );
 
     // With a violation in the region that could be read, both are reported.
     let open = stack_name("regions-open", "-test");

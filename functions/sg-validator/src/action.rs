@@ -2,10 +2,10 @@
 //! job, deleting the stack first when the configuration allows it. A deletion that outlasts the
 //! invocation continues through a continuation token; the next invocation reports the final state.
 
-use crate::check::{CheckReport, Completeness, check, describe_error, plural};
-use crate::config::{Config, NoGroups, Regions};
+use crate::check::{CheckReport, Completeness, RegionsError, check, describe_error, plural, resolve_regions};
+use crate::config::{Config, NoGroups};
 use crate::delete::{Fate, StackFate, delete_and_wait, may_delete, wait};
-use crate::discover::{CallError, RegionClients};
+use crate::discover::{CallError, RegionClients, display_stack};
 use codepipeline_action::continuation::encode;
 use codepipeline_action::{Action, ActionError, FailureKind, JobContext, Outcome, OutputVariables};
 use serde::{Deserialize, Serialize};
@@ -27,17 +27,33 @@ impl Default for SgValidator {
     }
 }
 
-/// The state carried from one invocation to the next while a stack is being deleted.
+/// The state carried from one invocation to the next while a stack is being deleted. Only what is still
+/// running is kept as data; everything settled is already a line of the report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Pending {
     /// The first line of the failure message.
     headline: String,
-    /// One entry per region whose stack was acted on (or left alone), in region order.
-    fates: Vec<StackFate>,
+    /// What became of the stacks whose fate is settled, one line each.
+    settled: Vec<String>,
+    /// Deletions still running: (region, stack id).
+    deleting: Vec<(String, String)>,
     /// The report's lines after the fates (violations, problems), as many as fit in the token.
     details: Vec<String>,
-    /// Lines of `details` that did not fit.
+    /// Lines that did not fit (they are in the function's log).
     omitted: usize,
+}
+
+impl Pending {
+    /// Files each fate as a settled line or a running deletion.
+    fn record(&mut self, fates: Vec<StackFate>) {
+        for fate in fates {
+            if fate.fate.is_settled() {
+                self.settled.push(fate.to_string());
+            } else {
+                self.deleting.push((fate.region, fate.stack_id));
+            }
+        }
+    }
 }
 
 impl Action for SgValidator {
@@ -52,8 +68,14 @@ impl Action for SgValidator {
         let aws = job.aws_config();
         let regions = match resolve_regions(aws, &config.regions).await {
             Ok(regions) => regions,
-            Err(Unresolved::Config(message)) => return Ok(Outcome::failure(FailureKind::ConfigurationError, message)),
-            Err(Unresolved::Call(error)) => return Ok(call_failure(&error)),
+            Err(RegionsError::NoRegion) => {
+                return Ok(Outcome::failure(
+                    FailureKind::ConfigurationError,
+                    "the function has no region (AWS_REGION) to search or to ask for the enabled regions; give \
+                     `regions` as a list",
+                ));
+            }
+            Err(RegionsError::Call(error)) => return Ok(call_failure(&error)),
         };
         tracing::info!(stack = %config.stack_name, regions = regions.len(), "checking the stack's security groups");
         let report = check(aws, &config.stack_name, &regions, &policy).await;
@@ -116,68 +138,70 @@ impl SgValidator {
         for line in report.lines() {
             tracing::warn!(finding = %line, "security group check");
         }
-        let pending = Pending {
+        let mut pending = Pending {
             headline: format!(
                 "{} in stack {} ({} checked).",
                 plural(report.violations.len(), "violation", "violations"),
                 report.stack,
                 report.scope()
             ),
-            fates,
+            settled: Vec::new(),
+            deleting: Vec::new(),
             details: report.lines(),
             omitted: 0,
         };
-        self.conclude(pending)
+        pending.record(fates);
+        conclude(pending)
     }
 
     /// A continuation: follow the deletions still running.
     async fn resume(&self, job: &JobContext<'_>, mut pending: Pending) -> Result<Outcome, ActionError> {
         let until = job.deadline().checked_sub(WAIT_SLACK).unwrap_or_else(tokio::time::Instant::now);
-        let followed = pending.fates.iter().map(|stack| async move {
-            if stack.fate.is_settled() {
-                return stack.fate.clone();
-            }
-            let clients = RegionClients::new(job.aws_config(), &stack.region);
-            wait(&clients, &stack.stack_id, until, self.poll).await
+        let running = std::mem::take(&mut pending.deleting);
+        let followed = running.into_iter().map(|(region, stack_id)| async move {
+            let clients = RegionClients::new(job.aws_config(), &region);
+            let fate = wait(&clients, &stack_id, until, self.poll, false).await;
+            StackFate { name: display_stack(&stack_id), region, stack_id, fate }
         });
         let fates = futures::future::join_all(followed).await;
-        for (stack, fate) in pending.fates.iter_mut().zip(fates) {
-            stack.fate = fate;
-        }
-        self.conclude(pending)
+        pending.record(fates);
+        conclude(pending)
     }
+}
 
-    /// The failure once every deletion has settled; otherwise "in progress" with the state.
-    fn conclude(&self, mut pending: Pending) -> Result<Outcome, ActionError> {
-        let deleting: Vec<&StackFate> = pending.fates.iter().filter(|f| !f.fate.is_settled()).collect();
-        if deleting.is_empty() {
-            return Ok(Outcome::failure(FailureKind::JobFailed, failure_message(&pending)));
-        }
-        let regions: Vec<&str> = deleting.iter().map(|f| f.region.as_str()).collect();
-        let summary = format!(
-            "{} Deleting stack {} in {} (DELETE_IN_PROGRESS); the job fails once the deletion ends.",
-            pending.headline,
-            deleting[0].name,
-            regions.join(", ")
-        );
-        tracing::info!(regions = %regions.join(","), "deletion still in progress; continuing in the next invocation");
-        // The token holds at most 2048 characters: keep as many detail lines as fit.
-        loop {
-            match encode(&pending) {
-                Ok(_) => return Ok(Outcome::in_progress(&pending, summary, None)?),
-                Err(_) if !pending.details.is_empty() => {
-                    pending.details.pop();
-                    pending.omitted += 1;
-                }
-                Err(error) => return Err(error.into()),
+/// The failure once every deletion has settled; otherwise "in progress" with the state.
+fn conclude(mut pending: Pending) -> Result<Outcome, ActionError> {
+    if pending.deleting.is_empty() {
+        return Ok(Outcome::failure(FailureKind::JobFailed, failure_message(&pending)));
+    }
+    let regions: Vec<&str> = pending.deleting.iter().map(|(region, _)| region.as_str()).collect();
+    let summary = format!(
+        "{} Deleting stack {} in {} (DELETE_IN_PROGRESS); the job fails once the deletion ends.",
+        pending.headline,
+        display_stack(&pending.deleting[0].1),
+        regions.join(", ")
+    );
+    tracing::info!(regions = %regions.join(","), "deletion still in progress; continuing in the next invocation");
+    // The token holds at most 2048 characters: keep as many report lines as fit (all are in the log).
+    loop {
+        match encode(&pending) {
+            Ok(_) => return Ok(Outcome::in_progress(&pending, summary, None)?),
+            Err(_) if !pending.details.is_empty() => {
+                pending.details.pop();
+                pending.omitted += 1;
             }
+            Err(_) if !pending.settled.is_empty() => {
+                pending.settled.pop();
+                pending.omitted += 1;
+            }
+            Err(error) => return Err(error.into()),
         }
     }
 }
 
 fn failure_message(pending: &Pending) -> String {
     let mut lines = vec![pending.headline.clone()];
-    lines.extend(pending.fates.iter().map(ToString::to_string));
+    lines.extend(pending.settled.iter().cloned());
     lines.extend(pending.details.iter().cloned());
     if pending.omitted > 0 {
         lines.push(format!("... and {} more lines (see the function's log)", pending.omitted));
@@ -189,15 +213,20 @@ fn missing_stack(report: &CheckReport) -> Outcome {
     let searched = report.regions.iter().filter(|r| !report.errors.iter().any(|e| &e.region == *r)).cloned();
     let searched: Vec<String> = searched.collect();
     if report.errors.is_empty() {
-        return Outcome::failure(
-            FailureKind::ConfigurationError,
-            format!(
-                "stack {} does not exist in {} (searched with cloudformation:DescribeStacks); check the stack name \
-                 in UserParameters and `regions`",
-                report.stack,
-                searched.join(", ")
-            ),
+        let mut message = format!(
+            "stack {} does not exist in {} (searched with cloudformation:DescribeStacks); check the stack name in \
+             UserParameters and `regions`",
+            report.stack,
+            searched.join(", ")
         );
+        if !report.violations.is_empty() {
+            message.push_str("\nSecurity groups still tagged with this stack name have violations:");
+            for violation in &report.violations {
+                message.push('\n');
+                message.push_str(&violation.to_string());
+            }
+        }
+        return Outcome::failure(FailureKind::ConfigurationError, message);
     }
     let kind = if report.completeness() == Completeness::Denied {
         FailureKind::PermissionError
@@ -252,37 +281,6 @@ fn clean(config: &Config, report: &CheckReport) -> Result<Outcome, ActionError> 
     Ok(Outcome::success_with(summary, variables))
 }
 
-/// Why the regions could not be determined.
-enum Unresolved {
-    Config(String),
-    Call(CallError),
-}
-
-/// The regions to search: the function's own, a list, or every enabled region.
-async fn resolve_regions(aws: &aws_config::SdkConfig, regions: &Regions) -> Result<Vec<String>, Unresolved> {
-    let own = aws.region().map(|r| r.as_ref().to_string());
-    match regions {
-        Regions::List(list) => {
-            let mut unique: Vec<String> = Vec::with_capacity(list.len());
-            for region in list.iter().map(|r| r.trim().to_string()) {
-                if !unique.contains(&region) {
-                    unique.push(region);
-                }
-            }
-            Ok(unique)
-        }
-        Regions::Own => own.map(|r| vec![r]).ok_or_else(|| {
-            Unresolved::Config("the function has no region (AWS_REGION) to search; give `regions`".into())
-        }),
-        Regions::All => {
-            let own = own.ok_or_else(|| {
-                Unresolved::Config("the function has no region (AWS_REGION) to ask for the enabled regions".into())
-            })?;
-            RegionClients::new(aws, &own).enabled_regions().await.map_err(Unresolved::Call)
-        }
-    }
-}
-
 fn call_failure(error: &CallError) -> Outcome {
     tracing::error!(error = %codepipeline_action::error::error_chain(error), "AWS call failed");
     let kind = if error.is_access_denied() { FailureKind::PermissionError } else { FailureKind::JobFailed };
@@ -305,21 +303,21 @@ mod tests {
         }
     }
 
+    fn pending(headline: &str, fates: Vec<StackFate>, details: Vec<String>) -> Pending {
+        let mut pending =
+            Pending { headline: headline.into(), settled: Vec::new(), deleting: Vec::new(), details, omitted: 0 };
+        pending.record(fates);
+        pending
+    }
+
     #[test]
     fn the_failure_names_the_findings_and_what_was_done() {
-        let pending = Pending {
-            headline: "2 violations in stack app-test (3 security groups in 2 regions checked).".into(),
-            fates: vec![
-                fate("eu-west-1", Fate::NotDeleted(Refusal::TerminationProtection)),
-                fate("us-east-1", Fate::Deleted),
-            ],
-            details: vec![
-                "eu-west-1 : sg-1 : tcp 22 from 0.0.0.0/0".into(),
-                "us-east-1 : sg-2 : all traffic from ::/0".into(),
-            ],
-            omitted: 0,
-        };
-        let outcome = SgValidator::default().conclude(pending).expect("outcome");
+        let pending = pending(
+            "2 violations in stack app-test (3 security groups in 2 regions checked).",
+            vec![fate("eu-west-1", Fate::NotDeleted(Refusal::TerminationProtection)), fate("us-east-1", Fate::Deleted)],
+            vec!["eu-west-1 : sg-1 : tcp 22 from 0.0.0.0/0".into(), "us-east-1 : sg-2 : all traffic from ::/0".into()],
+        );
+        let outcome = conclude(pending).expect("outcome");
         let Outcome::Failure(failure) = outcome else { panic!("a failure: {outcome:?}") };
         assert_eq!(failure.kind, FailureKind::JobFailed);
         assert_eq!(
@@ -336,23 +334,37 @@ mod tests {
     fn a_running_deletion_continues_with_as_much_detail_as_fits_the_token() {
         let details: Vec<String> =
             (0..100).map(|i| format!("us-east-1 : sg-{i:017x} : tcp 22 from 0.0.0.0/0")).collect();
-        let pending = Pending {
-            headline: "100 violations in stack app-test (100 security groups in 1 region checked).".into(),
-            fates: vec![fate("us-east-1", Fate::Deleting)],
-            details,
-            omitted: 0,
-        };
-        let outcome = SgValidator::default().conclude(pending).expect("outcome");
+        let regions = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-central-1"];
+        let fates: Vec<StackFate> = regions.iter().map(|r| fate(r, Fate::Deleting)).collect();
+        let mut state =
+            pending("100 violations in stack app-test (100 security groups in 7 regions checked).", fates, details);
+        state.settled.push("Stack app-test in ap-south-1: not deleted: termination protection is enabled.".into());
+        let outcome = conclude(state).expect("outcome");
         let Outcome::InProgress(progress) = outcome else { panic!("in progress: {outcome:?}") };
         assert!(progress.token.chars().count() <= 2048);
-        assert!(progress.summary.contains("Deleting stack app-test in us-east-1"), "{}", progress.summary);
-        let state: Pending = codepipeline_action::continuation::decode(&progress.token).expect("decode");
+        assert!(progress.summary.contains("Deleting stack app-test in us-east-1, us-east-2"), "{}", progress.summary);
+        let mut state: Pending = codepipeline_action::continuation::decode(&progress.token).expect("decode");
+        assert_eq!(state.deleting.len(), 7, "every running deletion is kept");
         assert_eq!(state.details.len() + state.omitted, 100);
         assert!(state.omitted > 0 && !state.details.is_empty());
-        let done = Pending { fates: vec![fate("us-east-1", Fate::Deleted)], ..state };
-        let Outcome::Failure(failure) = SgValidator::default().conclude(done).expect("outcome") else {
-            panic!("a failure")
-        };
+        let running = std::mem::take(&mut state.deleting);
+        state.record(
+            running
+                .into_iter()
+                .map(|(region, stack_id)| StackFate {
+                    name: display_stack(&stack_id),
+                    region,
+                    stack_id,
+                    fate: Fate::Deleted,
+                })
+                .collect(),
+        );
+        let Outcome::Failure(failure) = conclude(state).expect("outcome") else { panic!("a failure") };
+        assert!(
+            failure.message.contains("\nStack app-test in eu-central-1: deleted (DELETE_COMPLETE).\n"),
+            "{}",
+            failure.message
+        );
         assert!(failure.message.ends_with("more lines (see the function's log)"), "{}", failure.message);
     }
 }

@@ -1,6 +1,7 @@
 //! The check across regions: every region scanned concurrently (bounded), each group judged, and the
 //! results gathered into one [`CheckReport`]. A region that fails is kept as an error, never skipped.
 
+use crate::config::Regions;
 use crate::discover::{CallError, RegionClients, RegionScan, StackInfo, UnresolvedIngress};
 use crate::evaluate::{Policy, Violation, judge};
 use futures::StreamExt;
@@ -22,6 +23,8 @@ pub struct CheckReport {
     /// Exposures through prefix lists that could not be read, let through by `prefixLists: pass`.
     pub unverified_passed: Vec<Violation>,
     pub unresolved_ingress: Vec<UnresolvedIngress>,
+    /// `(region, id or name)` of groups the stack names that EC2 does not know.
+    pub missing_groups: Vec<(String, String)>,
     /// Regions whose scan failed.
     pub errors: Vec<CallError>,
 }
@@ -51,6 +54,7 @@ impl CheckReport {
                 Ok(scan) => {
                     report.stacks.extend(scan.stack);
                     report.unresolved_ingress.extend(scan.unresolved_ingress);
+                    report.missing_groups.extend(scan.missing.into_iter().map(|id| (scan.region.clone(), id)));
                     for group in &scan.groups {
                         let evaluation = judge(group, policy, &scan.prefix_lists);
                         report.violations.extend(evaluation.violations);
@@ -67,7 +71,7 @@ impl CheckReport {
     pub fn completeness(&self) -> Completeness {
         if self.errors.iter().any(CallError::is_access_denied) {
             Completeness::Denied
-        } else if self.errors.is_empty() && self.unresolved_ingress.is_empty() {
+        } else if self.errors.is_empty() && self.unresolved_ingress.is_empty() && self.missing_groups.is_empty() {
             Completeness::Complete
         } else {
             Completeness::Incomplete
@@ -86,6 +90,9 @@ impl CheckReport {
     pub fn problems(&self) -> Vec<String> {
         let mut out: Vec<String> = self.errors.iter().map(describe_error).collect();
         out.extend(self.unresolved_ingress.iter().map(ToString::to_string));
+        out.extend(self.missing_groups.iter().map(|(region, id)| {
+            format!("{region} : {id} : a security group of the stack that EC2 does not know (deleted meanwhile?)")
+        }));
         out
     }
 
@@ -144,7 +151,10 @@ pub fn describe_error(error: &CallError) -> String {
     if error.is_access_denied() {
         format!("{error} (grant {} to the function's role)", error.call)
     } else if error.is_region_not_enabled() {
-        format!("{error} (the region is not enabled for this account; remove it from `regions`)")
+        format!(
+            "{error} (the region refused the credentials: it is probably not enabled for this account; enable it or \
+             remove it from `regions`)"
+        )
     } else {
         error.to_string()
     }
@@ -157,17 +167,43 @@ pub fn plural(n: usize, one: &str, many: &str) -> String {
 /// Scans `regions` concurrently (at most [`REGION_CONCURRENCY`] at a time) and judges the groups.
 pub async fn check(base: &aws_config::SdkConfig, stack: &str, regions: &[String], policy: &Policy) -> CheckReport {
     // Owned items: a closure over borrowed ones is not general enough for the action's `Send` future.
-    let owned: Vec<(usize, String)> = regions.iter().cloned().enumerate().collect();
-    let mut results: Vec<(usize, Result<RegionScan, CallError>)> = futures::stream::iter(owned)
-        .map(|(index, region)| async move {
-            let clients = RegionClients::new(base, &region);
-            (index, clients.scan(stack).await)
-        })
-        .buffer_unordered(REGION_CONCURRENCY)
+    let owned: Vec<String> = regions.to_vec();
+    let results: Vec<Result<RegionScan, CallError>> = futures::stream::iter(owned)
+        .map(|region| async move { RegionClients::new(base, &region).scan(stack).await })
+        .buffered(REGION_CONCURRENCY)
         .collect()
         .await;
-    results.sort_by_key(|(index, _)| *index);
-    CheckReport::gather(stack, regions, results.into_iter().map(|(_, r)| r).collect(), policy)
+    CheckReport::gather(stack, regions, results, policy)
+}
+
+/// Why the regions to search could not be determined.
+#[derive(Debug)]
+pub enum RegionsError {
+    /// No region is configured for the function or the command line.
+    NoRegion,
+    Call(CallError),
+}
+
+/// The regions to search: a list (trimmed, repeats removed, order kept), the configuration's own region,
+/// or every region enabled for the account.
+pub async fn resolve_regions(aws: &aws_config::SdkConfig, regions: &Regions) -> Result<Vec<String>, RegionsError> {
+    let own = aws.region().map(|r| r.as_ref().to_string());
+    match regions {
+        Regions::List(list) => {
+            let mut unique: Vec<String> = Vec::with_capacity(list.len());
+            for region in list.iter().map(|r| r.trim().to_string()) {
+                if !unique.contains(&region) {
+                    unique.push(region);
+                }
+            }
+            Ok(unique)
+        }
+        Regions::Own => own.map(|r| vec![r]).ok_or(RegionsError::NoRegion),
+        Regions::All => {
+            let own = own.ok_or(RegionsError::NoRegion)?;
+            RegionClients::new(aws, &own).enabled_regions().await.map_err(RegionsError::Call)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -188,6 +224,7 @@ mod tests {
                 root_id: None,
             }),
             groups,
+            missing: Vec::new(),
             unresolved_ingress: Vec::new(),
             prefix_lists: PrefixLists::from([("pl-secret".to_string(), None)]),
         }

@@ -5,9 +5,8 @@
 //! never deletes anything. Exit status: 0 no violations, 1 violations, 2 usage or AWS errors (including a
 //! missing stack, or a check that could not be completed).
 
-use crate::check::{CheckReport, Completeness, check, describe_error};
+use crate::check::{CheckReport, Completeness, RegionsError, check, describe_error, resolve_regions};
 use crate::config::{Config, NoGroups, OnViolation, Regions};
-use crate::discover::RegionClients;
 use crate::evaluate::PrefixListVerdict;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Write;
@@ -121,14 +120,10 @@ async fn run(cli: Cli) -> Result<(String, u8), String> {
     let policy =
         config.policy().map_err(|e| e.to_string().replace("UserParameters: `approvedCidrs`", "--approved-cidr"))?;
     let aws = codepipeline_action::harness::load_aws_config().await;
-    let own = aws.region().map(|r| r.as_ref().to_string());
-    let regions = match &config.regions {
-        Regions::List(list) => list.clone(),
-        Regions::Own => vec![own.ok_or("no region: pass --region or set AWS_REGION")?],
-        Regions::All => {
-            let own = own.ok_or("no region to ask for the enabled regions: pass --region or set AWS_REGION")?;
-            RegionClients::new(&aws, &own).enabled_regions().await.map_err(|e| describe_error(&e))?
-        }
+    let regions = match resolve_regions(&aws, &config.regions).await {
+        Ok(regions) => regions,
+        Err(RegionsError::NoRegion) => return Err("no region: pass --region or set AWS_REGION".into()),
+        Err(RegionsError::Call(error)) => return Err(describe_error(&error)),
     };
     let report = check(&aws, &stack, &regions, &policy).await;
     let code = exit_code(&report);

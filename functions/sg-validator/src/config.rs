@@ -6,6 +6,9 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use ipnet::IpNet;
 use serde::Deserialize;
 
+/// The network the reference approved (hard-coded there); the plain-string form keeps it.
+pub const REFERENCE_APPROVED: &str = "72.21.196.67/32";
+
 /// Which regions to search.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Regions {
@@ -103,7 +106,8 @@ impl ActionConfig for Config {
         Ok(Self {
             stack_name: text.trim().to_string(),
             regions: Regions::Own,
-            approved_cidrs: Vec::new(),
+            // Drop-in compatible with the reference, which approved this network (hard-coded).
+            approved_cidrs: vec![REFERENCE_APPROVED.to_string()],
             ports: default_ports(),
             protocols: default_protocols(),
             on_violation: OnViolation::Fail,
@@ -181,7 +185,9 @@ mod tests {
         let config: Config = parse_user_parameters(Some(" my-app-test ")).expect("valid");
         assert_eq!(config.stack_name, "my-app-test");
         assert_eq!(config.regions, Regions::Own);
-        assert_eq!(config.policy().expect("policy"), Policy::default());
+        let policy = config.policy().expect("policy");
+        assert_eq!(policy.approved, ["72.21.196.67/32".parse::<IpNet>().expect("cidr")], "the reference's network");
+        assert_eq!(Policy { approved: Vec::new(), ..policy }, Policy::default());
     }
 
     #[test]

@@ -145,20 +145,30 @@ pub async fn delete_and_wait<S: StackControl>(api: &S, stack: &StackInfo, deadli
             tracing::info!(stack = %stack.name, region = %stack.region, "DeleteStack accepted");
         }
     }
-    wait(api, &stack.stack_id, deadline, poll).await
+    // A stack that failed to delete before still shows DELETE_FAILED until the new attempt starts.
+    wait(api, &stack.stack_id, deadline, poll, stack.status == "DELETE_FAILED").await
 }
 
-/// Polls the stack until it is gone, has failed to delete, or `deadline` is near.
-pub async fn wait<S: StackControl>(api: &S, stack_id: &str, deadline: Instant, poll: Duration) -> Fate {
+/// Polls the stack until it is gone, has failed to delete, or `deadline` is near. With `failed_before`,
+/// DELETE_FAILED counts only once the new attempt has been seen running (or after a few polls).
+pub async fn wait<S: StackControl>(
+    api: &S,
+    stack_id: &str,
+    deadline: Instant,
+    poll: Duration,
+    failed_before: bool,
+) -> Fate {
     let mut polls = 0_u32;
+    let mut seen_running = false;
     loop {
         polls += 1;
         match api.describe(stack_id).await {
             Ok(None) => return Fate::Deleted,
             Ok(Some(stack)) => match stack.status.as_str() {
                 "DELETE_COMPLETE" => return Fate::Deleted,
+                "DELETE_FAILED" if failed_before && !seen_running && polls < POLLS_BEFORE_NOT_STARTED => {}
                 "DELETE_FAILED" => return Fate::DeleteFailed { reason: stack.status_reason },
-                "DELETE_IN_PROGRESS" => {}
+                "DELETE_IN_PROGRESS" => seen_running = true,
                 other if polls >= POLLS_BEFORE_NOT_STARTED => return Fate::NotStarted { status: other.to_string() },
                 _ => {}
             },
@@ -273,6 +283,14 @@ mod tests {
         let fate = delete_and_wait(&api, &stack("UPDATE_IN_PROGRESS"), Instant::now() + POLL * 10, POLL).await;
         assert_eq!(fate, Fate::NotStarted { status: "UPDATE_IN_PROGRESS".into() });
         assert_eq!(api.describes(), POLLS_BEFORE_NOT_STARTED);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stack_that_failed_to_delete_before_is_not_judged_by_its_old_status() {
+        let api = Scripted::new(&[Some("DELETE_FAILED"), Some("DELETE_IN_PROGRESS"), None]);
+        let fate = delete_and_wait(&api, &stack("DELETE_FAILED"), Instant::now() + POLL * 10, POLL).await;
+        assert_eq!(fate, Fate::Deleted);
+        assert_eq!(api.deletes(), 1, "deleted again");
     }
 
     #[test]

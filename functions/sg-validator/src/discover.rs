@@ -57,23 +57,16 @@ impl CallError {
 
     /// Whether the caller lacks permission (the job fails as a PermissionError).
     pub fn is_access_denied(&self) -> bool {
-        matches!(
-            self.code.as_deref(),
-            Some(
-                "AccessDenied"
-                    | "AccessDeniedException"
-                    | "UnauthorizedOperation"
-                    | "AuthFailure"
-                    | "UnrecognizedClientException"
-                    | "InvalidClientTokenId"
-                    | "ExpiredToken"
-            )
-        )
+        matches!(self.code.as_deref(), Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"))
     }
 
-    /// Whether the region is not enabled for the account.
+    /// Whether the region refused the credentials themselves, which is how AWS answers in a region that is
+    /// not enabled for the account (EC2 `AuthFailure`, CloudFormation `InvalidClientTokenId`, ...).
     pub fn is_region_not_enabled(&self) -> bool {
-        matches!(self.code.as_deref(), Some("OptInRequired" | "InvalidRegion"))
+        matches!(
+            self.code.as_deref(),
+            Some("OptInRequired" | "AuthFailure" | "InvalidClientTokenId" | "UnrecognizedClientException")
+        )
     }
 }
 
@@ -134,6 +127,8 @@ pub struct RegionScan {
     pub stack: Option<StackInfo>,
     /// The groups from the stack's resources, standalone ingress targets and the tag filter, described.
     pub groups: Vec<Group>,
+    /// Group ids (or default-VPC names) the stack names that EC2 does not know: not checked.
+    pub missing: Vec<String>,
     /// Standalone ingress resources whose target group could not be determined.
     pub unresolved_ingress: Vec<UnresolvedIngress>,
     /// The entries of every prefix list the groups use (None: could not be read).
@@ -222,11 +217,12 @@ impl RegionClients {
         for group in &groups {
             ids.remove(&group.group_id);
         }
-        groups.extend(self.groups(&ids).await?);
+        let (described, missing) = self.groups(&ids).await?;
+        groups.extend(described);
         groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
         groups.dedup_by(|a, b| a.group_id == b.group_id);
         let prefix_lists = self.prefix_lists(&groups).await;
-        Ok(RegionScan { region: self.region.clone(), stack: info, groups, unresolved_ingress, prefix_lists })
+        Ok(RegionScan { region: self.region.clone(), stack: info, groups, missing, unresolved_ingress, prefix_lists })
     }
 
     /// The stack (if here), the group ids of its resources and of its standalone ingress targets.
@@ -311,8 +307,11 @@ impl RegionClients {
         let ids = resources.get(&rule.stack).unwrap_or(&empty);
         match template.ingress_target(&rule.logical_id, ids) {
             Ok(Target::GroupId(id)) => Ok(Ok(id)),
-            Ok(Target::GroupName(name)) => Ok(self.group_by_name(&name).await?.ok_or_else(|| {
-                format!("no security group named `{name}` (its `GroupName`) exists in {}", self.region)
+            Ok(Target::GroupName(name)) => Ok(self.group_named(&name).await?.map(|g| g.group_id).ok_or_else(|| {
+                format!(
+                    "no security group named `{name}` (its `GroupName`) exists in the default VPC of {}",
+                    self.region
+                )
             })),
             Err(reason) => Ok(Err(reason)),
         }
@@ -331,9 +330,14 @@ impl RegionClients {
         Ok(None)
     }
 
-    async fn group_by_name(&self, name: &str) -> Result<Option<String>, CallError> {
-        let filter = Filter::builder().name("group-name").values(name).build();
-        Ok(self.describe_groups(vec![filter]).await?.into_iter().next().map(|g| g.group_id))
+    /// The group with this name in the default VPC (what a name means to EC2 and CloudFormation); None when
+    /// there is none.
+    async fn group_named(&self, name: &str) -> Result<Option<Group>, CallError> {
+        match self.ec2.describe_security_groups().group_names(name).send().await {
+            Ok(output) => Ok(output.security_groups().first().map(|g| self.group(g))),
+            Err(error) if error.as_service_error().and_then(|e| e.code()) == Some("InvalidGroup.NotFound") => Ok(None),
+            Err(error) => Err(CallError::new("ec2:DescribeSecurityGroups", &self.region, error)),
+        }
     }
 
     /// The (processed) template and parameter values of a stack; Err(reason) when it cannot be used.
@@ -395,26 +399,40 @@ impl RegionClients {
             .send();
         while let Some(item) = pages.next().await {
             let group = item.map_err(|e| CallError::new("ec2:DescribeSecurityGroups", &self.region, e))?;
-            out.push(Group {
-                region: self.region.clone(),
-                group_id: group.group_id().unwrap_or_default().to_string(),
-                ingress: group.ip_permissions().iter().map(permission).collect(),
-            });
+            out.push(self.group(&group));
         }
         Ok(out)
     }
 
-    /// The groups with these ids (a `group-id` filter per chunk, each paginated). Ids that no longer
-    /// exist are simply absent.
-    pub async fn groups(&self, ids: &BTreeSet<String>) -> Result<Vec<Group>, CallError> {
-        let ids: Vec<&String> = ids.iter().collect();
+    fn group(&self, group: &aws_sdk_ec2::types::SecurityGroup) -> Group {
+        Group {
+            region: self.region.clone(),
+            group_id: group.group_id().unwrap_or_default().to_string(),
+            ingress: group.ip_permissions().iter().map(permission).collect(),
+        }
+    }
+
+    /// The groups with these ids (a `group-id` filter per chunk, each paginated) or, for an id that is not
+    /// `sg-...`, this name in the default VPC (the physical id CloudFormation gives a group created without
+    /// a `VpcId`). Also returns the ids and names EC2 does not know: they were not checked.
+    pub async fn groups(&self, ids: &BTreeSet<String>) -> Result<(Vec<Group>, Vec<String>), CallError> {
+        let (by_id, by_name): (Vec<&String>, Vec<&String>) = ids.iter().partition(|id| id.starts_with("sg-"));
         let mut out = Vec::new();
-        for chunk in ids.chunks(IDS_PER_CALL) {
+        for chunk in by_id.chunks(IDS_PER_CALL) {
             let values = chunk.iter().map(|s| s.to_string()).collect();
             let filter = Filter::builder().name("group-id").set_values(Some(values)).build();
             out.extend(self.describe_groups(vec![filter]).await?);
         }
-        Ok(out)
+        let found: BTreeSet<&str> = out.iter().map(|g| g.group_id.as_str()).collect();
+        let mut missing: Vec<String> =
+            by_id.iter().filter(|id| !found.contains(id.as_str())).map(|id| id.to_string()).collect();
+        for name in by_name {
+            match self.group_named(name).await? {
+                Some(group) => out.push(group),
+                None => missing.push(name.clone()),
+            }
+        }
+        Ok((out, missing))
     }
 
     /// The entries of every prefix list the groups' ingress uses.
@@ -447,7 +465,7 @@ impl RegionClients {
 }
 
 /// A stack id (ARN) shown by its name.
-fn display_stack(stack: &str) -> String {
+pub fn display_stack(stack: &str) -> String {
     // arn:aws:cloudformation:region:account:stack/NAME/uuid
     stack.strip_prefix("arn:").and_then(|rest| rest.split('/').nth(1)).unwrap_or(stack).to_string()
 }
