@@ -1,43 +1,43 @@
-//! `db-deploy` as a CodePipeline Invoke (Lambda) action.
-//!
-//! Until its issue (#5) lands, the action refuses every job with a ConfigurationError, so a pipeline
-//! that wires it in too early fails loudly instead of passing.
+//! `db-deploy`: with arguments, the local command line (`db-deploy forecast|deploy|validate|repair ...`);
+//! without, the CodePipeline Invoke (Lambda) action.
 
-use codepipeline_action::{Action, ActionError, ConfigError, FailureKind, JobContext, Outcome};
+use std::process::ExitCode;
+use std::time::Duration;
 
-struct DbDeploy;
+/// Kept free before each migration unless DB_DEPLOY_MIGRATION_MARGIN_MS says otherwise.
+const DEFAULT_MARGIN: Duration = Duration::from_secs(15);
 
-/// Accepts any UserParameters: there is nothing to configure yet.
-struct AnyParameters;
-
-impl<'de> serde::Deserialize<'de> for AnyParameters {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        serde::de::IgnoredAny::deserialize(deserializer).map(|_| AnyParameters)
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("db-deploy: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if std::env::args_os().len() > 1 {
+        return runtime.block_on(db_deploy::cli::main(std::env::args_os()));
     }
-}
-
-impl codepipeline_action::ActionConfig for AnyParameters {
-    fn from_absent() -> Result<Self, ConfigError> {
-        Ok(AnyParameters)
+    let margin = match std::env::var("DB_DEPLOY_MIGRATION_MARGIN_MS") {
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(ms) => Duration::from_millis(ms),
+            Err(_) => {
+                eprintln!("db-deploy: DB_DEPLOY_MIGRATION_MARGIN_MS={text:?} is not a whole number of milliseconds");
+                return ExitCode::FAILURE;
+            }
+        },
+        Err(_) => DEFAULT_MARGIN,
+    };
+    let served = runtime.block_on(async {
+        let aws = codepipeline_action::harness::load_aws_config().await;
+        let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+        codepipeline_action::run(db_deploy::action::DbDeploy::new(secrets, margin)).await
+    });
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("db-deploy: {error}");
+            ExitCode::FAILURE
+        }
     }
-    fn from_text(_: &str) -> Result<Self, ConfigError> {
-        Ok(AnyParameters)
-    }
-}
-
-impl Action for DbDeploy {
-    type Config = AnyParameters;
-    const NAME: &'static str = "db-deploy";
-
-    async fn run(&self, _job: &JobContext<'_>, _config: AnyParameters) -> Result<Outcome, ActionError> {
-        Ok(Outcome::failure(
-            FailureKind::ConfigurationError,
-            "db-deploy is not implemented yet; do not use it in a pipeline until its release",
-        ))
-    }
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    codepipeline_action::run(DbDeploy).await
 }

@@ -1,0 +1,497 @@
+//! One run: read the files, connect, validate the history, forecast what would run, and (in deploy mode)
+//! apply it under the deploy lock within the time left. The Lambda action and the CLI both call [`run`].
+//!
+//! Order of work, so that a refusal never leaves anything behind:
+//! 1. files → migrations → statements (no database yet; a bad name or unclosed quote stops here);
+//! 2. connect; deploy mode takes the lock and sets the session's timeouts;
+//! 3. read the history (a missing table is an empty history) and plan: drift, missing files, failed runs
+//!    and out-of-order versions refuse the run;
+//! 4. the forecast over the statements that would run; an error-level finding refuses the run;
+//! 5. deploy mode only: create the history table if missing (with a baseline row when asked), then apply
+//!    each pending migration, checking the time left before each.
+
+use crate::db::{Db, DbError, NewRow};
+use crate::forecast::{self, Forecast, Script};
+use crate::plan::{self, Problem};
+use crate::source::{self, Migration, Placeholders, SourceError, SourceFile};
+use crate::split::{self, Dialect, SplitError, Statement};
+use crate::target::Target;
+use crate::version::Version;
+use serde::Serialize;
+use std::time::Duration;
+use tokio::time::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Rules and plan only; nothing is written.
+    Forecast,
+    /// Forecast, then apply.
+    Deploy,
+    /// Compare the history with the files; nothing is written.
+    Validate,
+    /// Remove the history rows of failed migrations (after the database was repaired by hand).
+    Repair,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Forecast => "forecast",
+            Mode::Deploy => "deploy",
+            Mode::Validate => "validate",
+            Mode::Repair => "repair",
+        }
+    }
+}
+
+/// How a run is done.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub mode: Mode,
+    pub plan: plan::Options,
+    pub placeholders: Placeholders,
+    /// Version of the baseline row written into an empty history (default 1).
+    pub baseline_version: Option<Version>,
+    /// Baseline a non-empty schema that has no history table instead of refusing.
+    pub baseline_on_migrate: bool,
+    pub history_table: String,
+    pub lock_timeout: Duration,
+    /// Upper limit for one statement (also capped by the time left).
+    pub statement_timeout: Option<Duration>,
+    pub connect_timeout: Duration,
+    /// Who the history says applied the migrations (`installed_by`).
+    pub installed_by: String,
+    /// Stop before a migration when less than this is left before the deadline.
+    pub margin: Duration,
+    pub rules: forecast::Settings,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Deploy,
+            plan: plan::Options::default(),
+            placeholders: Placeholders::default(),
+            baseline_version: None,
+            baseline_on_migrate: false,
+            history_table: crate::db::DEFAULT_TABLE.to_string(),
+            lock_timeout: Duration::from_secs(60),
+            statement_timeout: None,
+            connect_timeout: Duration::from_secs(15),
+            installed_by: "db-deploy".to_string(),
+            margin: Duration::from_secs(10),
+            rules: forecast::Settings::default(),
+        }
+    }
+}
+
+/// Why a run could not even start (the files are wrong, or the database cannot be reached).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Placeholder(#[from] source::MissingPlaceholder),
+    #[error("{script}: {source}")]
+    Split {
+        script: String,
+        #[source]
+        source: SplitError,
+    },
+    #[error(
+        "Liquibase formatted SQL changelogs are not supported yet ({}); convert them to V<version>__<description>.sql \
+         files",
+        .0.join(", ")
+    )]
+    Changelogs(Vec<String>),
+    #[error("no migrations found (V<version>__<description>.sql or R__<description>.sql){0}")]
+    NoMigrations(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(
+        "the database is not empty ({tables} tables) but has no history table {table}; set baselineVersion and \
+         baselineOnMigrate: true to record the existing schema as that version, or point db-deploy at the right \
+         database"
+    )]
+    NeedsBaseline { tables: i64, table: String },
+}
+
+/// A migration that failed while being applied.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failure {
+    pub migration: String,
+    pub script: String,
+    pub line: usize,
+    /// The database's message (never the password: servers do not echo it).
+    pub error: String,
+    /// MySQL/MariaDB and non-transactional migrations: the failure is recorded and later runs refuse until
+    /// it is repaired. PostgreSQL/SQLite in a transaction: rolled back, nothing recorded.
+    pub recorded: bool,
+}
+
+/// A migration in the report.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    pub migration: String,
+    pub script: String,
+    pub statements: usize,
+    pub in_transaction: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub millis: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Nothing wrong (forecast/validate), or everything applied (deploy).
+    Ok,
+    /// An error-level forecast finding; nothing was written.
+    RulesFailed,
+    /// The history and the files disagree; nothing was written.
+    Invalid,
+    /// A migration failed; those before it stay applied.
+    MigrationFailed,
+    /// Time ran short; the rest continues in the next invocation.
+    Paused,
+}
+
+/// Everything a run found and did, for the job result, the CLI and the reports.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub mode: Mode,
+    pub target: String,
+    pub dialect: Dialect,
+    pub status: Status,
+    /// The schema's version before the run.
+    pub version_before: Option<String>,
+    /// The schema's version after the run (deploy) or now.
+    pub schema_version: Option<String>,
+    pub problems: Vec<String>,
+    pub forecast: Forecast,
+    /// What would run (forecast/validate) or was due to run (deploy).
+    pub pending: Vec<Step>,
+    pub applied: Vec<Step>,
+    pub failure: Option<Failure>,
+    pub beyond_target: usize,
+    /// A baseline row was written with this version.
+    pub baselined: Option<String>,
+    /// Failed rows removed by a repair.
+    pub repaired: u64,
+    pub total_millis: u64,
+}
+
+impl Report {
+    pub fn warnings(&self) -> usize {
+        self.forecast.warnings()
+    }
+}
+
+/// A migration and its statements.
+struct Prepared {
+    migration: Migration,
+    statements: Vec<Statement>,
+}
+
+/// Files → migrations → statements, with placeholders replaced. No database needed.
+fn prepare(files: &[SourceFile], dialect: Dialect, options: &Options) -> Result<Vec<Prepared>, RunError> {
+    let mut sources = source::classify(files)?;
+    if !sources.changelogs.is_empty() {
+        return Err(RunError::Changelogs(sources.changelogs.iter().map(|c| c.path.clone()).collect()));
+    }
+    if sources.migrations.is_empty() {
+        let seen = if files.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<&str> = files.iter().take(5).map(|f| f.path.as_str()).collect();
+            format!("; the folder has {} other file(s): {}", files.len(), names.join(", "))
+        };
+        return Err(RunError::NoMigrations(seen));
+    }
+    source::resolve(&mut sources.migrations, &options.placeholders)?;
+    sources
+        .migrations
+        .into_iter()
+        .map(|migration| {
+            let statements = split::split(&migration.sql, dialect)
+                .map_err(|source| RunError::Split { script: migration.script.clone(), source })?;
+            Ok(Prepared { migration, statements })
+        })
+        .collect()
+}
+
+fn step(p: &Prepared, dialect: Dialect, millis: Option<u64>) -> Step {
+    Step {
+        migration: p.migration.label(),
+        script: p.migration.script.clone(),
+        statements: p.statements.len(),
+        in_transaction: in_transaction(p, dialect),
+        millis,
+    }
+}
+
+fn in_transaction(p: &Prepared, dialect: Dialect) -> bool {
+    p.migration.in_transaction && !p.statements.iter().any(|s| s.needs_no_transaction(dialect))
+}
+
+/// Runs the whole thing. `deadline` is when the invocation must have reported (None: no limit).
+pub async fn run(
+    files: &[SourceFile],
+    target: &Target,
+    options: &Options,
+    deadline: Option<Instant>,
+) -> Result<Report, RunError> {
+    let started = Instant::now();
+    let dialect = target.dialect();
+    let prepared = prepare(files, dialect, options)?;
+    let mut db = Db::connect(target, &options.history_table, options.connect_timeout).await?;
+    let result = run_connected(&mut db, &prepared, options, deadline, started).await;
+    db.close().await;
+    result
+}
+
+async fn run_connected(
+    db: &mut Db,
+    prepared: &[Prepared],
+    options: &Options,
+    deadline: Option<Instant>,
+    started: Instant,
+) -> Result<Report, RunError> {
+    let dialect = db.dialect;
+    let writes = matches!(options.mode, Mode::Deploy | Mode::Repair);
+    if writes {
+        let idle = deadline.map_or(Duration::from_secs(900), |d| d.saturating_duration_since(Instant::now()));
+        db.set_timeouts(options.statement_timeout, idle + Duration::from_secs(30)).await?;
+        db.lock(options.lock_timeout).await?;
+    }
+    let exists = db.history_exists().await?;
+    let mut history = if exists { db.read_history().await? } else { Vec::new() };
+    let mut report = Report {
+        mode: options.mode,
+        target: db.target().to_string(),
+        dialect,
+        status: Status::Ok,
+        version_before: None,
+        schema_version: None,
+        problems: Vec::new(),
+        forecast: Forecast::default(),
+        pending: Vec::new(),
+        applied: Vec::new(),
+        failure: None,
+        beyond_target: 0,
+        baselined: None,
+        repaired: 0,
+        total_millis: 0,
+    };
+
+    if options.mode == Mode::Repair {
+        if exists {
+            report.repaired = db.delete_failed().await?;
+            history = db.read_history().await?;
+        }
+        let migrations: Vec<Migration> = prepared.iter().map(|p| p.migration.clone()).collect();
+        report.schema_version = schema_version(&history);
+        if let Err(problems) = plan::plan(&history, &migrations, &options.plan) {
+            report.problems = problems.iter().map(ToString::to_string).collect();
+            report.status = Status::Invalid;
+        }
+        report.total_millis = started.elapsed().as_millis() as u64;
+        return Ok(report);
+    }
+
+    // A schema with tables but no history: a baseline is needed (or this is the wrong database).
+    let mut baseline_needed = None;
+    if !exists {
+        let tables = db.other_tables().await?;
+        if tables > 0 {
+            if !options.baseline_on_migrate {
+                return Err(RunError::NeedsBaseline { tables, table: db.table().to_string() });
+            }
+            let version = options.baseline_version.clone().unwrap_or_else(|| Version::parse("1").expect("valid"));
+            history.push(baseline_row(&version));
+            baseline_needed = Some(version);
+        }
+    }
+
+    let migrations: Vec<Migration> = prepared.iter().map(|p| p.migration.clone()).collect();
+    let planned = match plan::plan(&history, &migrations, &options.plan) {
+        Ok(planned) => planned,
+        Err(problems) => {
+            report.problems = problems.iter().map(Problem::to_string).collect();
+            report.status = Status::Invalid;
+            report.version_before = schema_version(&history);
+            report.schema_version = report.version_before.clone();
+            report.total_millis = started.elapsed().as_millis() as u64;
+            return Ok(report);
+        }
+    };
+    report.version_before = planned.current.as_ref().map(ToString::to_string);
+    report.schema_version = report.version_before.clone();
+    report.beyond_target = planned.beyond_target;
+    let pending: Vec<&Prepared> = planned
+        .pending
+        .iter()
+        .map(|m| prepared.iter().find(|p| p.migration.script == m.script).expect("planned from these"))
+        .collect();
+    report.pending = pending.iter().map(|p| step(p, dialect, None)).collect();
+
+    let scripts: Vec<Script<'_>> = pending
+        .iter()
+        .map(|p| Script {
+            path: &p.migration.script,
+            statements: &p.statements,
+            outside_transaction: !p.migration.in_transaction,
+        })
+        .collect();
+    report.forecast = forecast::forecast(&scripts, dialect, &options.rules);
+    if report.forecast.errors() > 0 {
+        report.status = Status::RulesFailed;
+    }
+    if options.mode != Mode::Deploy || report.status != Status::Ok {
+        report.total_millis = started.elapsed().as_millis() as u64;
+        return Ok(report);
+    }
+
+    if !exists {
+        db.create_history().await?;
+        if let Some(version) = &baseline_needed {
+            let row = baseline_row(version);
+            db.insert_history(&NewRow {
+                version: Some(version.as_str()),
+                description: &row.description,
+                kind: "BASELINE",
+                script: &row.script,
+                checksum: None,
+                installed_by: &options.installed_by,
+                execution_ms: 0,
+                success: true,
+            })
+            .await?;
+            report.baselined = Some(version.to_string());
+        }
+    }
+
+    for p in pending {
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left < options.margin {
+                report.status = Status::Paused;
+                break;
+            }
+            if dialect == Dialect::Postgres || dialect == Dialect::MySql {
+                // A statement may not outlive the invocation: the server cancels it first.
+                let cap = left.saturating_sub(options.margin / 2);
+                let limit = options.statement_timeout.map_or(cap, |t| t.min(cap));
+                db.set_timeouts(Some(limit), left + Duration::from_secs(30)).await?;
+            }
+        }
+        let begun = Instant::now();
+        match apply_one(db, p, &options.installed_by).await? {
+            Ok(()) => {
+                let millis = begun.elapsed().as_millis() as u64;
+                report.applied.push(step(p, dialect, Some(millis)));
+                if let Some(v) = p.migration.version() {
+                    report.schema_version = Some(v.to_string());
+                }
+            }
+            Err(failure) => {
+                report.failure = Some(failure);
+                report.status = Status::MigrationFailed;
+                break;
+            }
+        }
+    }
+    report.total_millis = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+fn baseline_row(version: &Version) -> plan::Applied {
+    plan::Applied {
+        installed_rank: 0,
+        version: Some(version.to_string()),
+        description: "<< Flyway Baseline >>".to_string(),
+        kind: "BASELINE".to_string(),
+        script: "<< Flyway Baseline >>".to_string(),
+        checksum: None,
+        success: true,
+    }
+}
+
+/// The highest successfully applied or baselined version in the history.
+fn schema_version(history: &[plan::Applied]) -> Option<String> {
+    history
+        .iter()
+        .filter(|r| r.success)
+        .filter_map(|r| r.version.as_deref().and_then(|v| Version::parse(v).ok()))
+        .max()
+        .map(|v| v.to_string())
+}
+
+/// Applies one migration with its history row. The outer error is the database failing us (connection,
+/// history); the inner one is the migration's own statement failing.
+async fn apply_one(db: &mut Db, p: &Prepared, installed_by: &str) -> Result<Result<(), Failure>, DbError> {
+    let dialect = db.dialect;
+    let transactional = in_transaction(p, dialect);
+    let m = &p.migration;
+    let begun = Instant::now();
+    let row = |success: bool, ms: i32| NewRow {
+        version: m.version().map(Version::as_str),
+        description: &m.description,
+        kind: "SQL",
+        script: &m.script,
+        checksum: Some(m.checksum),
+        installed_by,
+        execution_ms: ms,
+        success,
+    };
+    let begin_error = |source| DbError::Query { what: format!("starting the transaction for {}", m.script), source };
+    if transactional {
+        db.begin().await.map_err(begin_error)?;
+    }
+    for statement in &p.statements {
+        if let Err(source) = db.execute(&statement.sql).await {
+            if transactional && let Err(error) = db.rollback().await {
+                tracing::warn!(error = %error, script = %m.script, "rollback after a failed statement failed");
+            }
+            // MySQL commits DDL as it goes, and a script outside a transaction keeps what ran: record the
+            // failure so that nobody continues on a half-applied migration.
+            let recorded = dialect == Dialect::MySql || !transactional;
+            if recorded {
+                let ms = i32::try_from(begun.elapsed().as_millis()).unwrap_or(i32::MAX);
+                db.insert_history(&row(false, ms)).await?;
+            }
+            return Ok(Err(Failure {
+                migration: m.label(),
+                script: m.script.clone(),
+                line: statement.line,
+                error: database_message(&source),
+                recorded,
+            }));
+        }
+    }
+    let ms = i32::try_from(begun.elapsed().as_millis()).unwrap_or(i32::MAX);
+    if let Err(error) = db.insert_history(&row(true, ms)).await {
+        if transactional {
+            let _ = db.rollback().await;
+        }
+        return Err(error);
+    }
+    if transactional {
+        db.commit().await.map_err(|source| DbError::Query { what: format!("committing {}", m.script), source })?;
+    }
+    Ok(Ok(()))
+}
+
+/// The server's message with its code (`23505`, `1062`), or sqlx's description of what failed.
+pub fn database_message(error: &sqlx::Error) -> String {
+    match error.as_database_error() {
+        Some(db) => match db.code() {
+            Some(code) => format!("{} (code {code})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => error.to_string(),
+    }
+}
