@@ -406,13 +406,8 @@ mod doc_tests {
                 stale.push(rule.as_str());
             }
         }
-        let expected: Vec<String> = RuleId::ALL.iter().map(|r| format!("{}.md", r.as_str())).collect();
-        let mut extra: Vec<String> = std::fs::read_dir(&dir)
-            .map(|entries| entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
-            .unwrap_or_default();
-        extra.retain(|name| !expected.contains(name));
+        // Pages for no rule of either crate are caught by tests/tests/rule_docs.rs, which knows both.
         assert!(stale.is_empty(), "docs/rules is out of date for {stale:?}; run with UPDATE_RULE_DOCS=1");
-        assert!(extra.is_empty(), "docs/rules has pages for no rule: {extra:?}");
     }
 }
 

@@ -164,9 +164,63 @@ pub mod invalid_suppression_comment {
     };
 }
 
+impl RuleMeta {
+    /// The rule's page (`docs/rules/<id>.md`): what it checks, why, how to fix, configure and suppress it.
+    pub fn doc(&self) -> String {
+        let id = self.id.as_str();
+        let mut doc = format!(
+            "# `{id}`: {title}\n\n\
+             db-deploy forecast rule.\n\n\
+             | Default severity | Enabled by default |\n|---|---|\n| {severity} | {enabled} |\n\n\
+             ## Problem\n\n{problem}\n\n## Fix\n\n{fix}\n\n\
+             ## Configure\n\nIn the rules file (`db-deploy.toml` in the migrations folder, or `rulesFile` / `--rules`):\n\n\
+             ```toml\n[rules]\n{id} = \"{severity}\"   # or \"off\", \"warning\", \"error\"\n```\n",
+            title = self.title,
+            severity = self.severity,
+            enabled = if self.enabled { "yes" } else { "no" },
+            problem = self.problem,
+            fix = self.fix,
+        );
+        if self.id == RuleId::IndexTooManyColumns {
+            doc.push_str(
+                "\nThe limit (default 3):\n\n```toml\n[rules]\nindex-too-many-columns = { severity = \"error\", max-columns = 3 }\n```\n",
+            );
+        }
+        if self.id == RuleId::InvalidSuppressionComment {
+            doc.push_str("\nThis rule cannot be suppressed.\n");
+        } else {
+            doc.push_str(&format!(
+                "\n## Suppress\n\nIn the comments before the statement (or on its lines), with the reason a reviewer \
+                 should read:\n\n```sql\n-- db-deploy:allow {id} reason: why this is safe here\n```\n\n\
+                 The pipeline can refuse all suppressions (`allowSuppressions: false` in UserParameters).\n"
+            ));
+        }
+        doc
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    /// `docs/rules/<id>.md` is generated from each rule's metadata; `UPDATE_RULE_DOCS=1` rewrites it.
+    #[test]
+    fn rule_docs_are_current() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules");
+        let update = std::env::var_os("UPDATE_RULE_DOCS").is_some();
+        let mut stale = Vec::new();
+        for rule in RuleId::ALL {
+            let path = dir.join(format!("{}.md", rule.as_str()));
+            let doc = rule.meta().doc();
+            if update {
+                std::fs::write(&path, &doc).expect("write doc");
+            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(doc.as_str()) {
+                stale.push(rule.as_str());
+            }
+        }
+        assert!(stale.is_empty(), "docs/rules is out of date for {stale:?}; run with UPDATE_RULE_DOCS=1");
+    }
 
     #[test]
     fn ids_round_trip_and_every_rule_documents_itself() {
