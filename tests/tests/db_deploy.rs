@@ -620,3 +620,104 @@ async fn handler_bad_inputs() {
     assert!(message.contains("`dbPassword`, which looks like a credential"), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
 }
+
+// ---- Liquibase formatted SQL changelogs ------------------------------------------------------------------
+
+const CHANGELOG: &str = "--liquibase formatted sql\n\n\
+    --changeset alice:1 labels:core\n\
+    CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(50));\n\
+    --rollback DROP TABLE items;\n\n\
+    --changeset bob:2 labels:demo-data context:test\n\
+    INSERT INTO items (id, name) VALUES (1, 'sample');\n\n\
+    --changeset carol:3 labels:core\n\
+    CREATE INDEX items_name ON items (name);\n";
+
+fn with_selection(mode: Mode, labels: &str, contexts: &[&str]) -> Options {
+    Options {
+        selection: db_deploy::liquibase::Selection {
+            labels: db_deploy::liquibase::Expr::parse(labels).expect("valid expression"),
+            contexts: contexts.iter().map(|c| c.to_string()).collect(),
+        },
+        ..options(mode)
+    }
+}
+
+#[tokio::test]
+async fn postgres_changelogs_by_label_and_context_tracked_in_databasechangelog() {
+    let db = TestDatabase::postgres();
+    let target = url_target(&db);
+    let set = files(&[V1, ("changes/items.sql", CHANGELOG)]);
+    let core = deploy::run(&set, &target, &with_selection(Mode::Deploy, "core", &[]), None).await.expect("run");
+    assert_eq!(core.status, Status::Ok, "{core:#?}");
+    assert_eq!(
+        applied(&core),
+        ["V1 (create accounts)", "changeset alice:1 (changes/items.sql)", "changeset carol:3 (changes/items.sql)"]
+    );
+    assert_eq!(
+        db.query("SELECT id, author, filename, exectype, orderexecuted, labels, liquibase FROM databasechangelog ORDER BY orderexecuted"),
+        "1|alice|changes/items.sql|EXECUTED|1|core|db-deploy\n3|carol|changes/items.sql|EXECUTED|2|core|db-deploy"
+    );
+    assert!(db.query("SELECT md5sum FROM databasechangelog WHERE id = '1'").starts_with("d1:"));
+
+    let demo = deploy::run(&set, &target, &with_selection(Mode::Deploy, "$all", &["prod"]), None).await.expect("run");
+    assert!(demo.applied.is_empty(), "bob:2 runs only in context test");
+    let demo = deploy::run(&set, &target, &with_selection(Mode::Deploy, "core or demo-data", &["test"]), None)
+        .await
+        .expect("run");
+    assert_eq!(applied(&demo), ["changeset bob:2 (changes/items.sql)"]);
+    assert_eq!(db.query("SELECT count(*) FROM items"), "1");
+
+    let again = deploy::run(&set, &target, &with_selection(Mode::Deploy, "$all", &[]), None).await.expect("run");
+    assert!(again.applied.is_empty(), "{again:#?}");
+
+    let edited = CHANGELOG.replace("name VARCHAR(50)", "name VARCHAR(80)");
+    let drifted = files(&[V1, ("changes/items.sql", &edited)]);
+    let refused = deploy::run(&drifted, &target, &with_selection(Mode::Deploy, "$all", &[]), None).await.expect("run");
+    assert_eq!(refused.status, Status::Invalid);
+    assert_eq!(
+        refused.problems,
+        [
+            "changeset alice:1 (changes/items.sql) changed after it was applied (line 3); restore it and put the change in \
+          a new changeset, or mark it runOnChange:true if it is meant to run again when changed"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn mariadb_continues_a_liquibase_database_and_records_failures() {
+    let db = TestDatabase::mariadb();
+    let target = url_target(&db);
+    // As Liquibase (or Datical) left it: its table, its checksum format, the first changeset applied.
+    db.query(
+        "CREATE TABLE DATABASECHANGELOG (ID VARCHAR(255) NOT NULL, AUTHOR VARCHAR(255) NOT NULL, FILENAME VARCHAR(255) \
+         NOT NULL, DATEEXECUTED DATETIME NOT NULL, ORDEREXECUTED INT NOT NULL, EXECTYPE VARCHAR(10) NOT NULL, MD5SUM \
+         VARCHAR(35), DESCRIPTION VARCHAR(255), COMMENTS VARCHAR(255), TAG VARCHAR(255), LIQUIBASE VARCHAR(20), CONTEXTS \
+         VARCHAR(255), LABELS VARCHAR(255), DEPLOYMENT_ID VARCHAR(10))",
+    );
+    db.query("CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(50))");
+    db.query(
+        "INSERT INTO DATABASECHANGELOG VALUES ('1', 'alice', 'changes/items.sql', NOW(), 1, 'EXECUTED', \
+         '9:2f1e4c7a9b3d5e6f708192a3b4c5d6e7', 'sql', '', NULL, '4.29.2', NULL, 'core', '1234567890')",
+    );
+    let broken =
+        CHANGELOG.replace("CREATE INDEX items_name ON items (name);", "CREATE INDEX items_name ON items (nope);");
+    let set = files(&[("changes/items.sql", &broken)]);
+    let report = deploy::run(&set, &target, &with_selection(Mode::Deploy, "core", &[]), None).await.expect("run");
+    assert_eq!(report.status, Status::MigrationFailed, "{report:#?}");
+    assert!(report.applied.is_empty(), "alice:1 is applied already (matched by id, author and file)");
+    let failure = report.failure.as_ref().expect("failure");
+    assert_eq!(
+        (failure.migration.as_str(), failure.line, failure.recorded),
+        ("changeset carol:3 (changes/items.sql)", 11, true)
+    );
+    assert_eq!(db.query("SELECT EXECTYPE FROM DATABASECHANGELOG WHERE ID = '3'"), "FAILED");
+
+    let refused = deploy::run(&set, &target, &with_selection(Mode::Deploy, "core", &[]), None).await.expect("run");
+    assert_eq!(refused.status, Status::Invalid);
+    assert!(refused.problems[0].starts_with("changeset carol:3 (changes/items.sql) failed in an earlier run"));
+    let repaired = deploy::run(&set, &target, &with_selection(Mode::Repair, "core", &[]), None).await.expect("run");
+    assert_eq!(repaired.repaired, 1);
+    let fixed = files(&[("changes/items.sql", CHANGELOG)]);
+    let after = deploy::run(&fixed, &target, &with_selection(Mode::Deploy, "core", &[]), None).await.expect("run");
+    assert_eq!(applied(&after), ["changeset carol:3 (changes/items.sql)"]);
+}

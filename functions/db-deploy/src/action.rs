@@ -6,6 +6,7 @@
 use crate::config::{Config, Parameters};
 use crate::deploy::{self, Mode, Options, Report, RunError, Status};
 use crate::forecast::Settings;
+use crate::liquibase::{Expr, Selection};
 use crate::render;
 use crate::report;
 use crate::source::{Placeholders, SourceFile};
@@ -235,6 +236,10 @@ fn options(config: &Config, rules: Settings, job_id: &str, margin: Duration) -> 
         mode: config.mode,
         plan: crate::plan::Options { target: version(&config.target), out_of_order: config.out_of_order },
         placeholders: Placeholders(config.placeholders.clone()),
+        selection: Selection {
+            labels: config.labels.as_deref().map_or(Expr::All, |l| Expr::parse(l).unwrap_or(Expr::All)),
+            contexts: config.contexts.clone(),
+        },
         baseline_version: version(&config.baseline_version),
         baseline_on_migrate: config.baseline_on_migrate,
         history_table: config.history_table.clone().unwrap_or(defaults.history_table),
@@ -265,10 +270,12 @@ fn secret_format_error(secret_id: &str, error: TargetError) -> ActionError {
 fn run_error(error: RunError) -> ActionError {
     use crate::db::DbError;
     let kind = match &error {
-        RunError::Source(_) | RunError::Placeholder(_) | RunError::Split { .. } | RunError::Changelogs(_) => {
+        RunError::Source(_) | RunError::Placeholder(_) | RunError::Split { .. } | RunError::Changelog(_) => {
             FailureKind::JobFailed
         }
-        RunError::NoMigrations(_) | RunError::NeedsBaseline { .. } => FailureKind::ConfigurationError,
+        RunError::NoMigrations(_) | RunError::NeedsBaseline { .. } | RunError::Expression(_) => {
+            FailureKind::ConfigurationError
+        }
         RunError::Db(DbError::Connect { source, .. }) if is_auth_failure(source) => FailureKind::PermissionError,
         RunError::Db(DbError::Connect { .. } | DbError::ConnectTimeout { .. }) => FailureKind::SystemUnavailable,
         RunError::Db(DbError::TableName(_)) => FailureKind::ConfigurationError,

@@ -1,5 +1,5 @@
 //! The local command line:
-//! `db-deploy forecast|deploy|validate|repair --url URL --migrations DIR [--format text|json] ...`.
+//! `db-deploy forecast|deploy|validate|repair --url URL --migrations DIR [--labels EXPR] [--format text|json] ...`.
 //!
 //! `postgres://`, `mysql://` (or `mariadb://`) and `sqlite://` URLs; the URL is never printed with its
 //! password. Exit status: 0 success, 1 a rule, validation or migration failure (or unusable migration
@@ -7,6 +7,7 @@
 
 use crate::deploy::{self, Mode, Options, RunError, Status};
 use crate::forecast::Settings;
+use crate::liquibase::{Expr, Selection};
 use crate::render;
 use crate::source::{Placeholders, SourceFile};
 use crate::target;
@@ -41,6 +42,12 @@ struct Cli {
     /// The rules file (TOML). Default: db-deploy.toml in the migrations folder, if there is one.
     #[arg(long, value_name = "FILE")]
     rules: Option<PathBuf>,
+    /// Liquibase label expression selecting changesets (`!`, and, or, commas, parentheses); default $all.
+    #[arg(long, value_name = "EXPR")]
+    labels: Option<String>,
+    /// A Liquibase context of this run; repeatable or comma-separated. Default: every changeset.
+    #[arg(long = "context", value_name = "CONTEXT", value_delimiter = ',')]
+    contexts: Vec<String>,
     /// Apply nothing past this version.
     #[arg(long, value_name = "VERSION")]
     target: Option<String>,
@@ -135,6 +142,11 @@ async fn run(cli: Cli) -> Result<u8, (u8, String)> {
         },
         plan: crate::plan::Options { target: version(&cli.target, "--target")?, out_of_order: cli.out_of_order },
         placeholders,
+        selection: Selection {
+            labels: Expr::parse(cli.labels.as_deref().unwrap_or("$all"))
+                .map_err(|e| usage(format!("--labels: {e}")))?,
+            contexts: cli.contexts.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect(),
+        },
         baseline_version: version(&cli.baseline_version, "--baseline-version")?,
         baseline_on_migrate: cli.baseline_on_migrate,
         history_table: cli.table.clone(),
@@ -148,8 +160,11 @@ async fn run(cli: Cli) -> Result<u8, (u8, String)> {
         Ok(report) => report,
         Err(error) => {
             let code = match error {
-                RunError::Source(_) | RunError::Placeholder(_) | RunError::Split { .. } | RunError::Changelogs(_) => 1,
-                RunError::NoMigrations(_) | RunError::Db(_) | RunError::NeedsBaseline { .. } => 2,
+                RunError::Source(_) | RunError::Placeholder(_) | RunError::Split { .. } | RunError::Changelog(_) => 1,
+                RunError::NoMigrations(_)
+                | RunError::Db(_)
+                | RunError::NeedsBaseline { .. }
+                | RunError::Expression(_) => 2,
             };
             return Err((code, error_chain(&error)));
         }

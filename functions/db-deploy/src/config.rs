@@ -19,6 +19,12 @@ pub struct Config {
     pub migrations: Option<String>,
     #[serde(default = "default_mode")]
     pub mode: Mode,
+    /// Liquibase label expression (`!`, `and`, `or`, `,`, parentheses); absent or `$all` = every changeset.
+    #[serde(default)]
+    pub labels: Option<String>,
+    /// Liquibase contexts of this run; empty = every changeset.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub contexts: Vec<String>,
     /// The input artifact's name (default: the first).
     #[serde(default)]
     pub input_artifact: Option<String>,
@@ -48,6 +54,20 @@ pub struct Config {
     /// The pipeline's word on `-- db-deploy:allow` comments, over the rules file's.
     #[serde(default)]
     pub allow_suppressions: Option<bool>,
+}
+
+/// `"a,b"` or `["a", "b"]`.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(text) => text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+        OneOrMany::Many(list) => list,
+    })
 }
 
 fn default_mode() -> Mode {
@@ -134,6 +154,10 @@ impl ActionConfig for Parameters {
                     .map_err(|e| ConfigError::invalid(format!("UserParameters at `{field}`: {e}")))?;
             }
         }
+        if let Some(labels) = &config.labels {
+            crate::liquibase::Expr::parse(labels)
+                .map_err(|e| ConfigError::invalid(format!("UserParameters at `labels`: {e}")))?;
+        }
         if config.lock_timeout == Some(0) {
             return Err(ConfigError::invalid("UserParameters at `lockTimeout`: must be at least 1 second"));
         }
@@ -156,6 +180,11 @@ mod tests {
         assert_eq!(config.placeholders["schema"], "app");
         let Parameters(config) = parse_user_parameters(Some(r#"{"secretId": "prod/db"}"#)).expect("valid");
         assert_eq!(config.mode, Mode::Deploy);
+        let Parameters(config) =
+            parse_user_parameters(Some(r#"{"secretId": "d", "labels": "core and !slow", "contexts": "prod, eu"}"#))
+                .expect("valid");
+        assert_eq!(config.contexts, ["prod", "eu"]);
+        assert_eq!(config.labels.as_deref(), Some("core and !slow"));
     }
 
     #[test]
@@ -166,6 +195,10 @@ mod tests {
         assert!(error(r#"{"secretId": "x", "target": "v2"}"#).contains("`target`: `v2` is not a version"));
         assert!(error("prod/db").contains("needs a JSON object"));
         assert!(error(r#"{"secretId": "x", "label": "a"}"#).contains("unknown field `label`"));
+        assert!(
+            error(r#"{"secretId": "x", "labels": "a and"}"#)
+                .contains("`labels`: `a and` is not a label/context expression")
+        );
         assert!(error(r#"{"secretId": "x", "lockTimeout": "soon"}"#).contains("at `lockTimeout`: invalid type"));
     }
 

@@ -81,6 +81,34 @@ pub struct NewRow<'a> {
     pub success: bool,
 }
 
+/// A row of `databasechangelog`, as far as planning needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangelogRow {
+    pub id: String,
+    pub author: String,
+    pub filename: String,
+    pub md5sum: Option<String>,
+    /// `EXECUTED`, `RERAN`, `MARK_RAN`, `FAILED`, ...
+    pub exectype: String,
+}
+
+/// A changeset to record.
+#[derive(Clone, Debug)]
+pub struct ChangelogInsert<'a> {
+    pub label: &'a str,
+    pub id: &'a str,
+    pub author: &'a str,
+    pub filename: &'a str,
+    pub exectype: &'a str,
+    pub md5sum: &'a str,
+    pub comments: &'a str,
+    pub contexts: &'a str,
+    pub labels: &'a str,
+    pub deployment_id: &'a str,
+    /// Update the existing row (runOnChange / runAlways) instead of adding one.
+    pub rerun: bool,
+}
+
 pub struct Db {
     conn: Conn,
     pub dialect: Dialect,
@@ -332,24 +360,28 @@ impl Db {
     /// Whether the history table exists (in the connection's current schema / database).
     pub async fn history_exists(&mut self) -> Result<bool, DbError> {
         let table = self.table.clone();
-        let what = || query_error(format!("looking for the history table {table}"));
+        self.table_exists(&table).await
+    }
+
+    async fn table_exists(&mut self, table: &str) -> Result<bool, DbError> {
+        let what = || query_error(format!("looking for the table {table}"));
         let count: i64 = match &mut self.conn {
             Conn::Postgres(c) => sqlx::query_scalar(
                 "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1",
             )
-            .bind(&table)
+            .bind(table)
             .fetch_one(c)
             .await
             .map_err(what())?,
             Conn::MySql(c) => sqlx::query_scalar(
                 "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",
             )
-            .bind(&table)
+            .bind(table)
             .fetch_one(c)
             .await
             .map_err(what())?,
             Conn::Sqlite(c) => sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?")
-                .bind(&table)
+                .bind(table)
                 .fetch_one(c)
                 .await
                 .map_err(what())?,
@@ -363,21 +395,24 @@ impl Db {
         let what = || query_error("counting the schema's tables");
         match &mut self.conn {
             Conn::Postgres(c) => sqlx::query_scalar(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name <> $1",
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name <> $1 \
+                 AND lower(table_name) NOT IN ('databasechangelog', 'databasechangeloglock')",
             )
             .bind(&table)
             .fetch_one(c)
             .await
             .map_err(what()),
             Conn::MySql(c) => sqlx::query_scalar(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name <> ?",
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name <> ? \
+                 AND lower(table_name) NOT IN ('databasechangelog', 'databasechangeloglock')",
             )
             .bind(&table)
             .fetch_one(c)
             .await
             .map_err(what()),
             Conn::Sqlite(c) => sqlx::query_scalar(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name <> ? AND name NOT LIKE 'sqlite_%'",
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name <> ? AND name NOT LIKE 'sqlite_%' \
+                 AND lower(name) NOT IN ('databasechangelog', 'databasechangeloglock')",
             )
             .bind(&table)
             .fetch_one(c)
@@ -499,6 +534,110 @@ impl Db {
             Dialect::Postgres => "false",
             Dialect::MySql | Dialect::Sqlite => "0",
         }
+    }
+
+    /// Liquibase's table name as Liquibase creates it on each engine.
+    pub fn changelog_table(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Postgres => "databasechangelog",
+            Dialect::MySql | Dialect::Sqlite => "DATABASECHANGELOG",
+        }
+    }
+
+    pub async fn changelog_exists(&mut self) -> Result<bool, DbError> {
+        let table = self.changelog_table();
+        self.table_exists(table).await
+    }
+
+    /// Creates `databasechangelog` with Liquibase's columns.
+    pub async fn create_changelog(&mut self) -> Result<(), DbError> {
+        let t = self.changelog_table();
+        let timestamp = if self.dialect == Dialect::MySql { "DATETIME" } else { "TIMESTAMP" };
+        let sql = format!(
+            "CREATE TABLE {t} (ID VARCHAR(255) NOT NULL, AUTHOR VARCHAR(255) NOT NULL, FILENAME VARCHAR(255) NOT NULL, \
+             DATEEXECUTED {timestamp} NOT NULL, ORDEREXECUTED INT NOT NULL, EXECTYPE VARCHAR(10) NOT NULL, MD5SUM \
+             VARCHAR(35), DESCRIPTION VARCHAR(255), COMMENTS VARCHAR(255), TAG VARCHAR(255), LIQUIBASE VARCHAR(20), \
+             CONTEXTS VARCHAR(255), LABELS VARCHAR(255), DEPLOYMENT_ID VARCHAR(10))"
+        );
+        self.execute(&sql).await.map_err(query_error(format!("creating the changelog table {t}")))
+    }
+
+    /// Every row of `databasechangelog`, in the order executed.
+    pub async fn read_changelog(&mut self) -> Result<Vec<ChangelogRow>, DbError> {
+        let t = self.changelog_table();
+        let sql = format!("SELECT ID, AUTHOR, FILENAME, MD5SUM, EXECTYPE FROM {t} ORDER BY ORDEREXECUTED");
+        type Row = (String, String, String, Option<String>, String);
+        let rows: Vec<Row> = on_conn!(&mut self.conn, c => sqlx::query_as(&sql).fetch_all(c).await)
+            .map_err(query_error(format!("reading the changelog table {t}")))?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, author, filename, md5sum, exectype)| ChangelogRow { id, author, filename, md5sum, exectype })
+            .collect())
+    }
+
+    /// Records a changeset: a new row, or (`rerun`) the existing row updated as Liquibase does.
+    pub async fn record_changeset(&mut self, row: &ChangelogInsert<'_>) -> Result<(), DbError> {
+        let t = self.changelog_table();
+        let p = |i: usize| if self.dialect == Dialect::Postgres { format!("${i}") } else { "?".to_string() };
+        let clip = |text: &str, n: usize| text.chars().take(n).collect::<String>();
+        let what = query_error(format!("recording {} in {t}", row.label));
+        if row.rerun {
+            let sql = format!(
+                "UPDATE {t} SET MD5SUM = {}, EXECTYPE = {}, DATEEXECUTED = CURRENT_TIMESTAMP WHERE ID = {} AND AUTHOR = {} \
+                 AND FILENAME = {}",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5)
+            );
+            return on_conn!(&mut self.conn, c => sqlx::query(&sql)
+                .bind(row.md5sum)
+                .bind(row.exectype)
+                .bind(row.id)
+                .bind(row.author)
+                .bind(row.filename)
+                .execute(c)
+                .await
+                .map(|_| ()))
+            .map_err(what);
+        }
+        let sql = format!(
+            "INSERT INTO {t} (ID, AUTHOR, FILENAME, DATEEXECUTED, ORDEREXECUTED, EXECTYPE, MD5SUM, DESCRIPTION, COMMENTS, \
+             LIQUIBASE, CONTEXTS, LABELS, DEPLOYMENT_ID) SELECT {}, {}, {}, CURRENT_TIMESTAMP, \
+             COALESCE(MAX(ORDEREXECUTED), 0) + 1, {}, {}, 'sql', {}, 'db-deploy', {}, {}, {} FROM {t}",
+            p(1),
+            p(2),
+            p(3),
+            p(4),
+            p(5),
+            p(6),
+            p(7),
+            p(8),
+            p(9)
+        );
+        on_conn!(&mut self.conn, c => sqlx::query(&sql)
+            .bind(clip(row.id, 255))
+            .bind(clip(row.author, 255))
+            .bind(clip(row.filename, 255))
+            .bind(row.exectype)
+            .bind(row.md5sum)
+            .bind(clip(row.comments, 255))
+            .bind(clip(row.contexts, 255))
+            .bind(clip(row.labels, 255))
+            .bind(clip(row.deployment_id, 10))
+            .execute(c)
+            .await
+            .map(|_| ()))
+        .map_err(what)
+    }
+
+    /// Removes the rows of failed changesets (the repair), returning how many.
+    pub async fn delete_failed_changesets(&mut self) -> Result<u64, DbError> {
+        let t = self.changelog_table();
+        let sql = format!("DELETE FROM {t} WHERE EXECTYPE = 'FAILED'");
+        on_conn!(&mut self.conn, c => sqlx::query(&sql).execute(c).await.map(|r| r.rows_affected()))
+            .map_err(query_error(format!("removing failed rows from {t}")))
     }
 
     /// Starts a transaction (`BEGIN IMMEDIATE` on SQLite, so concurrent writers wait instead of failing later).

@@ -10,8 +10,9 @@
 //! 5. deploy mode only: create the history table if missing (with a baseline row when asked), then apply
 //!    each pending migration, checking the time left before each.
 
-use crate::db::{Db, DbError, NewRow};
+use crate::db::{ChangelogInsert, Db, DbError, NewRow};
 use crate::forecast::{self, Forecast, Script};
+use crate::liquibase::{self, ChangeSet, ChangelogError, ExprError, Selection};
 use crate::plan::{self, Problem};
 use crate::source::{self, Migration, Placeholders, SourceError, SourceFile};
 use crate::split::{self, Dialect, SplitError, Statement};
@@ -51,6 +52,8 @@ pub struct Options {
     pub mode: Mode,
     pub plan: plan::Options,
     pub placeholders: Placeholders,
+    /// Which Liquibase changesets run (labels expression, contexts).
+    pub selection: Selection,
     /// Version of the baseline row written into an empty history (default 1).
     pub baseline_version: Option<Version>,
     /// Baseline a non-empty schema that has no history table instead of refusing.
@@ -73,6 +76,7 @@ impl Default for Options {
             mode: Mode::Deploy,
             plan: plan::Options::default(),
             placeholders: Placeholders::default(),
+            selection: Selection::default(),
             baseline_version: None,
             baseline_on_migrate: false,
             history_table: crate::db::DEFAULT_TABLE.to_string(),
@@ -99,13 +103,14 @@ pub enum RunError {
         #[source]
         source: SplitError,
     },
+    #[error(transparent)]
+    Changelog(#[from] ChangelogError),
+    #[error(transparent)]
+    Expression(#[from] ExprError),
     #[error(
-        "Liquibase formatted SQL changelogs are not supported yet ({}); convert them to V<version>__<description>.sql \
-         files",
-        .0.join(", ")
+        "no migrations found (V<version>__<description>.sql, R__<description>.sql or a Liquibase formatted SQL \
+         changelog){0}"
     )]
-    Changelogs(Vec<String>),
-    #[error("no migrations found (V<version>__<description>.sql or R__<description>.sql){0}")]
     NoMigrations(String),
     #[error(transparent)]
     Db(#[from] DbError),
@@ -190,19 +195,72 @@ impl Report {
     }
 }
 
-/// A migration and its statements.
+/// What runs: a Flyway-style migration or a Liquibase changeset.
+enum Unit {
+    Flyway(Migration),
+    Change(ChangeSet),
+}
+
+/// A unit and its statements.
 struct Prepared {
-    migration: Migration,
+    unit: Unit,
     statements: Vec<Statement>,
 }
 
-/// Files → migrations → statements, with placeholders replaced. No database needed.
-fn prepare(files: &[SourceFile], dialect: Dialect, options: &Options) -> Result<Vec<Prepared>, RunError> {
-    let mut sources = source::classify(files)?;
-    if !sources.changelogs.is_empty() {
-        return Err(RunError::Changelogs(sources.changelogs.iter().map(|c| c.path.clone()).collect()));
+impl Prepared {
+    fn label(&self) -> String {
+        match &self.unit {
+            Unit::Flyway(m) => m.label(),
+            Unit::Change(c) => c.label(),
+        }
     }
-    if sources.migrations.is_empty() {
+
+    fn script(&self) -> &str {
+        match &self.unit {
+            Unit::Flyway(m) => &m.script,
+            Unit::Change(c) => &c.file,
+        }
+    }
+
+    /// Marked to run outside a transaction (`.sql.conf` / `runInTransaction:false`).
+    fn marked_outside(&self) -> bool {
+        match &self.unit {
+            Unit::Flyway(m) => !m.in_transaction,
+            Unit::Change(c) => !c.run_in_transaction,
+        }
+    }
+
+    fn flyway(&self) -> Option<&Migration> {
+        match &self.unit {
+            Unit::Flyway(m) => Some(m),
+            Unit::Change(_) => None,
+        }
+    }
+}
+
+/// The units of a folder: Flyway migrations (versioned, then repeatable) and the selected changesets.
+struct Units {
+    flyway: Vec<Prepared>,
+    changes: Vec<Prepared>,
+}
+
+/// The engine names a changeset's `dbms:` may give.
+fn dbms_matches(dbms: &[String], dialect: Dialect) -> bool {
+    dbms.is_empty()
+        || dbms.iter().any(|d| {
+            let d = d.trim().to_ascii_lowercase();
+            match dialect {
+                Dialect::Postgres => d == "postgresql" || d == "postgres",
+                Dialect::MySql => d == "mysql" || d == "mariadb",
+                Dialect::Sqlite => d == "sqlite",
+            }
+        })
+}
+
+/// Files → migrations and changesets → statements, with placeholders replaced. No database needed.
+fn prepare(files: &[SourceFile], dialect: Dialect, options: &Options) -> Result<Units, RunError> {
+    let mut sources = source::classify(files)?;
+    if sources.migrations.is_empty() && sources.changelogs.is_empty() {
         let seen = if files.is_empty() {
             String::new()
         } else {
@@ -212,21 +270,44 @@ fn prepare(files: &[SourceFile], dialect: Dialect, options: &Options) -> Result<
         return Err(RunError::NoMigrations(seen));
     }
     source::resolve(&mut sources.migrations, &options.placeholders)?;
-    sources
+    let flyway = sources
         .migrations
         .into_iter()
         .map(|migration| {
             let statements = split::split(&migration.sql, dialect)
                 .map_err(|source| RunError::Split { script: migration.script.clone(), source })?;
-            Ok(Prepared { migration, statements })
+            Ok(Prepared { unit: Unit::Flyway(migration), statements })
         })
-        .collect()
+        .collect::<Result<Vec<_>, RunError>>()?;
+    let mut changes = Vec::new();
+    for changelog in &sources.changelogs {
+        for mut changeset in liquibase::parse(changelog)? {
+            if !dbms_matches(&changeset.dbms, dialect) || !options.selection.selects(&changeset)? {
+                continue;
+            }
+            changeset.sql = options.placeholders.apply(&changeset.file, &changeset.sql)?;
+            let statements = if changeset.split_statements {
+                split::split_with(&changeset.sql, dialect, changeset.end_delimiter.as_deref())
+                    .map_err(|source| RunError::Split { script: changeset.label(), source })?
+            } else {
+                let line = changeset.sql.lines().position(|l| !l.trim().is_empty()).map_or(changeset.line, |i| i + 1);
+                let sql = changeset.sql.trim().to_string();
+                let keywords = sql.split_whitespace().take(8).map(str::to_ascii_uppercase).collect();
+                vec![Statement { sql, line, keywords }]
+            };
+            if statements.is_empty() {
+                continue;
+            }
+            changes.push(Prepared { unit: Unit::Change(changeset), statements });
+        }
+    }
+    Ok(Units { flyway, changes })
 }
 
 fn step(p: &Prepared, dialect: Dialect, millis: Option<u64>) -> Step {
     Step {
-        migration: p.migration.label(),
-        script: p.migration.script.clone(),
+        migration: p.label(),
+        script: p.script().to_string(),
         statements: p.statements.len(),
         in_transaction: in_transaction(p, dialect),
         millis,
@@ -234,7 +315,7 @@ fn step(p: &Prepared, dialect: Dialect, millis: Option<u64>) -> Step {
 }
 
 fn in_transaction(p: &Prepared, dialect: Dialect) -> bool {
-    p.migration.in_transaction && !p.statements.iter().any(|s| s.needs_no_transaction(dialect))
+    !p.marked_outside() && !p.statements.iter().any(|s| s.needs_no_transaction(dialect))
 }
 
 /// Runs the whole thing. `deadline` is when the invocation must have reported (None: no limit).
@@ -246,16 +327,16 @@ pub async fn run(
 ) -> Result<Report, RunError> {
     let started = Instant::now();
     let dialect = target.dialect();
-    let prepared = prepare(files, dialect, options)?;
+    let units = prepare(files, dialect, options)?;
     let mut db = Db::connect(target, &options.history_table, options.connect_timeout).await?;
-    let result = run_connected(&mut db, &prepared, options, deadline, started).await;
+    let result = run_connected(&mut db, &units, options, deadline, started).await;
     db.close().await;
     result
 }
 
 async fn run_connected(
     db: &mut Db,
-    prepared: &[Prepared],
+    units: &Units,
     options: &Options,
     deadline: Option<Instant>,
     started: Instant,
@@ -267,8 +348,12 @@ async fn run_connected(
         db.set_timeouts(options.statement_timeout, idle + Duration::from_secs(30)).await?;
         db.lock(options.lock_timeout).await?;
     }
-    let exists = db.history_exists().await?;
+    let uses_flyway = !units.flyway.is_empty();
+    let uses_changelog = !units.changes.is_empty();
+    let exists = uses_flyway && db.history_exists().await?;
     let mut history = if exists { db.read_history().await? } else { Vec::new() };
+    let changelog_exists = uses_changelog && db.changelog_exists().await?;
+    let mut changelog_rows = if changelog_exists { db.read_changelog().await? } else { Vec::new() };
     let mut report = Report {
         mode: options.mode,
         target: db.target().to_string(),
@@ -286,16 +371,33 @@ async fn run_connected(
         repaired: 0,
         total_millis: 0,
     };
+    let migrations: Vec<Migration> = units.flyway.iter().filter_map(|p| p.flyway().cloned()).collect();
+    let changesets: Vec<ChangeSet> = units
+        .changes
+        .iter()
+        .filter_map(|p| match &p.unit {
+            Unit::Change(c) => Some(c.clone()),
+            Unit::Flyway(_) => None,
+        })
+        .collect();
 
     if options.mode == Mode::Repair {
         if exists {
-            report.repaired = db.delete_failed().await?;
+            report.repaired += db.delete_failed().await?;
             history = db.read_history().await?;
         }
-        let migrations: Vec<Migration> = prepared.iter().map(|p| p.migration.clone()).collect();
+        if changelog_exists {
+            report.repaired += db.delete_failed_changesets().await?;
+            changelog_rows = db.read_changelog().await?;
+        }
         report.schema_version = schema_version(&history);
-        if let Err(problems) = plan::plan(&history, &migrations, &options.plan) {
-            report.problems = problems.iter().map(ToString::to_string).collect();
+        if uses_flyway && let Err(problems) = plan::plan(&history, &migrations, &options.plan) {
+            report.problems.extend(problems.iter().map(ToString::to_string));
+        }
+        if let Err(problems) = liquibase::plan(&changelog_rows, &changesets) {
+            report.problems.extend(problems);
+        }
+        if !report.problems.is_empty() {
             report.status = Status::Invalid;
         }
         report.total_millis = started.elapsed().as_millis() as u64;
@@ -304,7 +406,7 @@ async fn run_connected(
 
     // A schema with tables but no history: a baseline is needed (or this is the wrong database).
     let mut baseline_needed = None;
-    if !exists {
+    if uses_flyway && !exists {
         let tables = db.other_tables().await?;
         if tables > 0 {
             if !options.baseline_on_migrate {
@@ -316,35 +418,62 @@ async fn run_connected(
         }
     }
 
-    let migrations: Vec<Migration> = prepared.iter().map(|p| p.migration.clone()).collect();
-    let planned = match plan::plan(&history, &migrations, &options.plan) {
-        Ok(planned) => planned,
+    let planned = if uses_flyway {
+        match plan::plan(&history, &migrations, &options.plan) {
+            Ok(planned) => Some(planned),
+            Err(problems) => {
+                report.problems.extend(problems.iter().map(Problem::to_string));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let changes_planned = match liquibase::plan(&changelog_rows, &changesets) {
+        Ok(pending) => pending,
         Err(problems) => {
-            report.problems = problems.iter().map(Problem::to_string).collect();
-            report.status = Status::Invalid;
-            report.version_before = schema_version(&history);
-            report.schema_version = report.version_before.clone();
-            report.total_millis = started.elapsed().as_millis() as u64;
-            return Ok(report);
+            report.problems.extend(problems);
+            Vec::new()
         }
     };
-    report.version_before = planned.current.as_ref().map(ToString::to_string);
+    if !report.problems.is_empty() {
+        report.status = Status::Invalid;
+        report.version_before = schema_version(&history);
+        report.schema_version = report.version_before.clone();
+        report.total_millis = started.elapsed().as_millis() as u64;
+        return Ok(report);
+    }
+    if let Some(planned) = &planned {
+        report.version_before = planned.current.as_ref().map(ToString::to_string);
+        report.beyond_target = planned.beyond_target;
+    }
     report.schema_version = report.version_before.clone();
-    report.beyond_target = planned.beyond_target;
-    let pending: Vec<&Prepared> = planned
-        .pending
-        .iter()
-        .map(|m| prepared.iter().find(|p| p.migration.script == m.script).expect("planned from these"))
-        .collect();
-    report.pending = pending.iter().map(|p| step(p, dialect, None)).collect();
+
+    // Order: versioned migrations, then changesets (changelogs by path, changesets in file order), then
+    // repeatable migrations.
+    let find_flyway = |m: &Migration| {
+        units.flyway.iter().find(|p| p.flyway().is_some_and(|f| f.script == m.script)).expect("planned from these")
+    };
+    let mut pending: Vec<(&Prepared, bool)> = Vec::new();
+    if let Some(planned) = &planned {
+        pending.extend(planned.pending.iter().filter(|m| m.version().is_some()).map(|m| (find_flyway(m), false)));
+    }
+    for (changeset, rerun) in &changes_planned {
+        let p = units
+            .changes
+            .iter()
+            .find(|p| matches!(&p.unit, Unit::Change(c) if c.id == changeset.id && c.author == changeset.author && c.file == changeset.file))
+            .expect("planned from these");
+        pending.push((p, *rerun));
+    }
+    if let Some(planned) = &planned {
+        pending.extend(planned.pending.iter().filter(|m| m.version().is_none()).map(|m| (find_flyway(m), false)));
+    }
+    report.pending = pending.iter().map(|(p, _)| step(p, dialect, None)).collect();
 
     let scripts: Vec<Script<'_>> = pending
         .iter()
-        .map(|p| Script {
-            path: &p.migration.script,
-            statements: &p.statements,
-            outside_transaction: !p.migration.in_transaction,
-        })
+        .map(|(p, _)| Script { path: p.script(), statements: &p.statements, outside_transaction: p.marked_outside() })
         .collect();
     report.forecast = forecast::forecast(&scripts, dialect, &options.rules);
     if report.forecast.errors() > 0 {
@@ -355,7 +484,7 @@ async fn run_connected(
         return Ok(report);
     }
 
-    if !exists {
+    if uses_flyway && !exists {
         db.create_history().await?;
         if let Some(version) = &baseline_needed {
             let row = baseline_row(version);
@@ -373,8 +502,12 @@ async fn run_connected(
             report.baselined = Some(version.to_string());
         }
     }
+    if uses_changelog && !changelog_exists && !pending.is_empty() {
+        db.create_changelog().await?;
+    }
 
-    for p in pending {
+    let deployment_id = deployment_id();
+    for (p, rerun) in pending {
         if let Some(deadline) = deadline {
             let left = deadline.saturating_duration_since(Instant::now());
             if left < options.margin {
@@ -389,11 +522,12 @@ async fn run_connected(
             }
         }
         let begun = Instant::now();
-        match apply_one(db, p, &options.installed_by).await? {
+        let record = Record { installed_by: &options.installed_by, deployment_id: &deployment_id, rerun };
+        match apply_one(db, p, &record).await? {
             Ok(()) => {
                 let millis = begun.elapsed().as_millis() as u64;
                 report.applied.push(step(p, dialect, Some(millis)));
-                if let Some(v) = p.migration.version() {
+                if let Some(v) = p.flyway().and_then(Migration::version) {
                     report.schema_version = Some(v.to_string());
                 }
             }
@@ -406,6 +540,12 @@ async fn run_connected(
     }
     report.total_millis = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// Liquibase's `deployment_id`: ten digits, the same for every changeset of one run.
+fn deployment_id() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    format!("{:010}", secs % 10_000_000_000)
 }
 
 fn baseline_row(version: &Version) -> plan::Applied {
@@ -430,42 +570,78 @@ fn schema_version(history: &[plan::Applied]) -> Option<String> {
         .map(|v| v.to_string())
 }
 
-/// Applies one migration with its history row. The outer error is the database failing us (connection,
-/// history); the inner one is the migration's own statement failing.
-async fn apply_one(db: &mut Db, p: &Prepared, installed_by: &str) -> Result<Result<(), Failure>, DbError> {
+/// How to record what ran.
+struct Record<'a> {
+    installed_by: &'a str,
+    deployment_id: &'a str,
+    /// A changeset that ran before (runOnChange / runAlways): update its row.
+    rerun: bool,
+}
+
+async fn write_record(db: &mut Db, p: &Prepared, record: &Record<'_>, success: bool, ms: i32) -> Result<(), DbError> {
+    match &p.unit {
+        Unit::Flyway(m) => {
+            db.insert_history(&NewRow {
+                version: m.version().map(Version::as_str),
+                description: &m.description,
+                kind: "SQL",
+                script: &m.script,
+                checksum: Some(m.checksum),
+                installed_by: record.installed_by,
+                execution_ms: ms,
+                success,
+            })
+            .await
+        }
+        Unit::Change(c) => {
+            let exectype = match (success, record.rerun) {
+                (false, _) => "FAILED",
+                (true, true) => "RERAN",
+                (true, false) => "EXECUTED",
+            };
+            db.record_changeset(&ChangelogInsert {
+                label: &c.label(),
+                id: &c.id,
+                author: &c.author,
+                filename: &c.file,
+                exectype,
+                md5sum: &c.checksum(),
+                comments: c.comment.as_deref().unwrap_or(""),
+                contexts: c.context.as_deref().unwrap_or(""),
+                labels: &c.labels.join(","),
+                deployment_id: record.deployment_id,
+                rerun: record.rerun,
+            })
+            .await
+        }
+    }
+}
+
+/// Applies one unit with its record. The outer error is the database failing us (connection, history);
+/// the inner one is the unit's own statement failing.
+async fn apply_one(db: &mut Db, p: &Prepared, record: &Record<'_>) -> Result<Result<(), Failure>, DbError> {
     let dialect = db.dialect;
     let transactional = in_transaction(p, dialect);
-    let m = &p.migration;
     let begun = Instant::now();
-    let row = |success: bool, ms: i32| NewRow {
-        version: m.version().map(Version::as_str),
-        description: &m.description,
-        kind: "SQL",
-        script: &m.script,
-        checksum: Some(m.checksum),
-        installed_by,
-        execution_ms: ms,
-        success,
-    };
-    let begin_error = |source| DbError::Query { what: format!("starting the transaction for {}", m.script), source };
+    let begin_error = |source| DbError::Query { what: format!("starting the transaction for {}", p.script()), source };
     if transactional {
         db.begin().await.map_err(begin_error)?;
     }
     for statement in &p.statements {
         if let Err(source) = db.execute(&statement.sql).await {
             if transactional && let Err(error) = db.rollback().await {
-                tracing::warn!(error = %error, script = %m.script, "rollback after a failed statement failed");
+                tracing::warn!(error = %error, script = %p.script(), "rollback after a failed statement failed");
             }
             // MySQL commits DDL as it goes, and a script outside a transaction keeps what ran: record the
             // failure so that nobody continues on a half-applied migration.
             let recorded = dialect == Dialect::MySql || !transactional;
             if recorded {
                 let ms = i32::try_from(begun.elapsed().as_millis()).unwrap_or(i32::MAX);
-                db.insert_history(&row(false, ms)).await?;
+                write_record(db, p, record, false, ms).await?;
             }
             return Ok(Err(Failure {
-                migration: m.label(),
-                script: m.script.clone(),
+                migration: p.label(),
+                script: p.script().to_string(),
                 line: statement.line,
                 error: database_message(&source),
                 recorded,
@@ -473,14 +649,14 @@ async fn apply_one(db: &mut Db, p: &Prepared, installed_by: &str) -> Result<Resu
         }
     }
     let ms = i32::try_from(begun.elapsed().as_millis()).unwrap_or(i32::MAX);
-    if let Err(error) = db.insert_history(&row(true, ms)).await {
+    if let Err(error) = write_record(db, p, record, true, ms).await {
         if transactional {
             let _ = db.rollback().await;
         }
         return Err(error);
     }
     if transactional {
-        db.commit().await.map_err(|source| DbError::Query { what: format!("committing {}", m.script), source })?;
+        db.commit().await.map_err(|source| DbError::Query { what: format!("committing {}", p.script()), source })?;
     }
     Ok(Ok(()))
 }

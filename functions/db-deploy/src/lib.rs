@@ -4,6 +4,7 @@
 //! - [`checksum`]: Flyway's CRC-32 checksum, for `flyway_schema_history` compatibility.
 //! - [`source`]: migration files by name, script configurations, placeholders.
 //! - [`forecast`]: the rules over every statement that would run (sqlparser), before any write.
+//! - [`liquibase`]: Liquibase formatted SQL changelogs, label and context expressions.
 //! - [`plan`]: validation of the history against the files, and what to apply (pure).
 //! - [`target`]: the database from an RDS secret or a URL, TLS defaults, never showing the password.
 //! - [`db`]: one sqlx connection for the three engines: lock, timeouts, the Flyway history table.
@@ -19,6 +20,7 @@ pub mod config;
 pub mod db;
 pub mod deploy;
 pub mod forecast;
+pub mod liquibase;
 pub mod plan;
 pub mod render;
 pub mod report;

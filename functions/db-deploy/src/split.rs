@@ -105,6 +105,8 @@ struct Current {
 struct Splitter {
     dialect: Dialect,
     delimiter: String,
+    /// A Liquibase `endDelimiter` (e.g. `/` or `GO`) counts only at the end of a line.
+    at_line_end: bool,
     out: Vec<Statement>,
     current: Current,
 }
@@ -165,7 +167,19 @@ impl Splitter {
 
 /// Splits `text` into statements for `dialect`.
 pub fn split(text: &str, dialect: Dialect) -> Result<Vec<Statement>, SplitError> {
-    let mut s = Splitter { dialect, delimiter: ";".into(), out: Vec::new(), current: Current::default() };
+    split_with(text, dialect, None)
+}
+
+/// Splits with `end_delimiter` (Liquibase's `endDelimiter`, e.g. `/` or `GO`) instead of `;`; it ends a
+/// statement only where nothing but spaces follow it on its line.
+pub fn split_with(text: &str, dialect: Dialect, end_delimiter: Option<&str>) -> Result<Vec<Statement>, SplitError> {
+    let mut s = Splitter {
+        dialect,
+        delimiter: end_delimiter.unwrap_or(";").to_string(),
+        at_line_end: end_delimiter.is_some(),
+        out: Vec::new(),
+        current: Current::default(),
+    };
     let bytes = text.as_bytes();
     let mut state = State::Normal;
     let mut opened_at = 1;
@@ -194,7 +208,11 @@ pub fn split(text: &str, dialect: Dialect) -> Result<Vec<Statement>, SplitError>
                         continue;
                     }
                 }
-                if rest.starts_with(s.delimiter.as_str()) {
+                let line_end_ok = !s.at_line_end || {
+                    let after = &rest[s.delimiter.len().min(rest.len())..];
+                    after.split('\n').next().unwrap_or("").trim().is_empty()
+                };
+                if rest.starts_with(s.delimiter.as_str()) && line_end_ok {
                     // `END;` closes its block before the delimiter is judged.
                     s.resolve_end(None);
                     if s.current.depth == 0 || s.delimiter != ";" {
@@ -447,6 +465,19 @@ mod tests {
             split("select 1;\nCREATE PROCEDURE p() BEGIN SELECT 1;", Dialect::MySql),
             Err(SplitError { line: 2, what: "a BEGIN ... END body" })
         );
+    }
+
+    #[test]
+    fn liquibase_end_delimiters_count_at_line_end_only() {
+        let script =
+            "CREATE FUNCTION f() RETURNS int AS 'select 4/2; select 1' LANGUAGE sql\n/\nSELECT 6 / 3;\nSELECT 1\n/  \n";
+        let got = split_with(script, Dialect::Postgres, Some("/")).expect("splits");
+        let sql: Vec<&str> = got.iter().map(|s| s.sql.as_str()).collect();
+        assert_eq!(
+            sql,
+            ["CREATE FUNCTION f() RETURNS int AS 'select 4/2; select 1' LANGUAGE sql", "SELECT 6 / 3;\nSELECT 1"]
+        );
+        assert_eq!(got[1].line, 3);
     }
 
     #[test]
