@@ -721,3 +721,19 @@ async fn mariadb_continues_a_liquibase_database_and_records_failures() {
     let after = deploy::run(&fixed, &target, &with_selection(Mode::Deploy, "core", &[]), None).await.expect("run");
     assert_eq!(applied(&after), ["changeset carol:3 (changes/items.sql)"]);
 }
+
+#[tokio::test]
+async fn a_migration_that_clears_search_path_is_still_recorded() {
+    let db = TestDatabase::postgres();
+    let target = url_target(&db);
+    // The first lines of every pg_dump.
+    let dump = (
+        "V1__dump.sql",
+        "SELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE public.accounts (id INT PRIMARY KEY);\n",
+    );
+    let report =
+        run(&files(&[dump, ("V2__more.sql", "INSERT INTO public.accounts VALUES (1);\n")]), &target, Mode::Deploy)
+            .await;
+    assert_eq!(report.status, Status::Ok, "{report:#?}");
+    assert_eq!(db.query("SELECT count(*) FROM public.flyway_schema_history WHERE success"), "2");
+}

@@ -308,6 +308,10 @@ fn log_report(report: &Report) {
     }
 }
 
+fn margin_secs(report: &Report) -> String {
+    format!("{:.1}", report.margin_millis as f64 / 1000.0)
+}
+
 /// The job's result for a report.
 fn outcome(report: &Report, progress: &Progress) -> Result<Outcome, ActionError> {
     let applied_total = progress.applied + report.applied.len();
@@ -330,6 +334,16 @@ fn outcome(report: &Report, progress: &Progress) -> Result<Outcome, ActionError>
             }
             Ok(Outcome::success_with(summary, variables))
         }
+        Status::Paused if report.applied.is_empty() => Ok(Outcome::failure(
+            FailureKind::JobFailed,
+            format!(
+                "not enough time left in the invocation to start a migration ({} pending; each needs at least the {} s \
+                 margin): raise the function's timeout (or lower DB_DEPLOY_MIGRATION_MARGIN_MS); nothing was applied by \
+                 this invocation",
+                report.pending.len(),
+                margin_secs(report)
+            ),
+        )),
         Status::Paused => {
             let next = Progress { applied: applied_total, invocations: progress.invocations + 1 };
             let total = progress.applied + report.pending.len();

@@ -135,12 +135,13 @@ impl ActionConfig for Parameters {
         ))
     }
 
-    fn from_text(text: &str) -> Result<Self, ConfigError> {
-        Err(ConfigError::invalid(format!(
-            "UserParameters is the plain string `{}`; db-deploy needs a JSON object such as {{\"secretId\": \
-             \"prod/app/db\", \"mode\": \"deploy\"}}",
-            text.chars().take(40).collect::<String>()
-        )))
+    fn from_text(_text: &str) -> Result<Self, ConfigError> {
+        // The text is not repeated: it may be a connection string with a password in it.
+        Err(ConfigError::invalid(
+            "UserParameters is a plain string; db-deploy needs a JSON object such as {\"secretId\": \"prod/app/db\", \
+             \"mode\": \"deploy\"} (the string is not repeated here: if it holds a credential, rotate it and use a \
+             Secrets Manager secret)",
+        ))
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -194,6 +195,7 @@ mod tests {
         assert!(error(r#"{"secretId": "x", "mode": "apply"}"#).contains("unknown variant `apply`"));
         assert!(error(r#"{"secretId": "x", "target": "v2"}"#).contains("`target`: `v2` is not a version"));
         assert!(error("prod/db").contains("needs a JSON object"));
+        assert!(!error("postgres://admin:S3cret@db/app").contains("S3cret"));
         assert!(error(r#"{"secretId": "x", "label": "a"}"#).contains("unknown field `label`"));
         assert!(
             error(r#"{"secretId": "x", "labels": "a and"}"#)

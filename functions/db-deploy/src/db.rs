@@ -113,6 +113,8 @@ pub struct Db {
     conn: Conn,
     pub dialect: Dialect,
     table: String,
+    /// The schema (PostgreSQL) or database (MySQL) at connection time.
+    schema: Option<String>,
     mariadb: bool,
     locked: bool,
     target: String,
@@ -201,6 +203,7 @@ impl Db {
             conn,
             dialect: target.dialect(),
             table: table.to_string(),
+            schema: None,
             mariadb: false,
             locked: false,
             target: shown,
@@ -208,6 +211,15 @@ impl Db {
         if db.dialect == Dialect::MySql {
             let version: String = db.scalar_string("SELECT VERSION()").await?;
             db.mariadb = version.to_ascii_lowercase().contains("mariadb");
+        }
+        let schema_query = match db.dialect {
+            Dialect::Postgres => Some("SELECT current_schema()"),
+            Dialect::MySql => Some("SELECT DATABASE()"),
+            Dialect::Sqlite => None,
+        };
+        if let Some(sql) = schema_query {
+            db.schema = on_conn!(&mut db.conn, c => sqlx::query_scalar::<_, Option<String>>(sql).fetch_one(c).await)
+                .map_err(query_error("reading the current schema"))?;
         }
         Ok(db)
     }
@@ -221,9 +233,19 @@ impl Db {
     }
 
     fn quoted_table(&self) -> String {
-        match self.dialect {
-            Dialect::MySql => format!("`{}`", self.table),
-            Dialect::Postgres | Dialect::Sqlite => format!("\"{}\"", self.table),
+        self.qualified(&self.table)
+    }
+
+    /// `name` quoted and qualified with the schema (PostgreSQL) or database (MySQL) the session started in, so
+    /// that a migration changing `search_path` or running `USE` cannot move the history elsewhere.
+    fn qualified(&self, name: &str) -> String {
+        let quote = |part: &str| match self.dialect {
+            Dialect::MySql => format!("`{}`", part.replace('`', "``")),
+            Dialect::Postgres | Dialect::Sqlite => format!("\"{}\"", part.replace('"', "\"\"")),
+        };
+        match &self.schema {
+            Some(schema) => format!("{}.{}", quote(schema), quote(name)),
+            None => quote(name),
         }
     }
 
@@ -270,8 +292,10 @@ impl Db {
         Ok(())
     }
 
+    /// MySQL's lock names are server-wide: the database is part of the name, which may hold 64 characters.
     fn lock_name(&self) -> String {
-        format!("db-deploy:{}", self.table)
+        let full = format!("db-deploy:{}.{}", self.schema.as_deref().unwrap_or(""), self.table);
+        if full.len() <= 64 { full } else { format!("db-deploy:{:08x}", crc32fast::hash(full.as_bytes())) }
     }
 
     fn lock_key(&self) -> i64 {
@@ -552,9 +576,10 @@ impl Db {
     /// Creates `databasechangelog` with Liquibase's columns.
     pub async fn create_changelog(&mut self) -> Result<(), DbError> {
         let t = self.changelog_table();
+        let q = self.qualified(t);
         let timestamp = if self.dialect == Dialect::MySql { "DATETIME" } else { "TIMESTAMP" };
         let sql = format!(
-            "CREATE TABLE {t} (ID VARCHAR(255) NOT NULL, AUTHOR VARCHAR(255) NOT NULL, FILENAME VARCHAR(255) NOT NULL, \
+            "CREATE TABLE {q} (ID VARCHAR(255) NOT NULL, AUTHOR VARCHAR(255) NOT NULL, FILENAME VARCHAR(255) NOT NULL, \
              DATEEXECUTED {timestamp} NOT NULL, ORDEREXECUTED INT NOT NULL, EXECTYPE VARCHAR(10) NOT NULL, MD5SUM \
              VARCHAR(35), DESCRIPTION VARCHAR(255), COMMENTS VARCHAR(255), TAG VARCHAR(255), LIQUIBASE VARCHAR(20), \
              CONTEXTS VARCHAR(255), LABELS VARCHAR(255), DEPLOYMENT_ID VARCHAR(10))"
@@ -565,7 +590,8 @@ impl Db {
     /// Every row of `databasechangelog`, in the order executed.
     pub async fn read_changelog(&mut self) -> Result<Vec<ChangelogRow>, DbError> {
         let t = self.changelog_table();
-        let sql = format!("SELECT ID, AUTHOR, FILENAME, MD5SUM, EXECTYPE FROM {t} ORDER BY ORDEREXECUTED");
+        let sql =
+            format!("SELECT ID, AUTHOR, FILENAME, MD5SUM, EXECTYPE FROM {} ORDER BY ORDEREXECUTED", self.qualified(t));
         type Row = (String, String, String, Option<String>, String);
         let rows: Vec<Row> = on_conn!(&mut self.conn, c => sqlx::query_as(&sql).fetch_all(c).await)
             .map_err(query_error(format!("reading the changelog table {t}")))?;
@@ -578,12 +604,13 @@ impl Db {
     /// Records a changeset: a new row, or (`rerun`) the existing row updated as Liquibase does.
     pub async fn record_changeset(&mut self, row: &ChangelogInsert<'_>) -> Result<(), DbError> {
         let t = self.changelog_table();
+        let q = self.qualified(t);
         let p = |i: usize| if self.dialect == Dialect::Postgres { format!("${i}") } else { "?".to_string() };
         let clip = |text: &str, n: usize| text.chars().take(n).collect::<String>();
         let what = query_error(format!("recording {} in {t}", row.label));
         if row.rerun {
             let sql = format!(
-                "UPDATE {t} SET MD5SUM = {}, EXECTYPE = {}, DATEEXECUTED = CURRENT_TIMESTAMP WHERE ID = {} AND AUTHOR = {} \
+                "UPDATE {q} SET MD5SUM = {}, EXECTYPE = {}, DATEEXECUTED = CURRENT_TIMESTAMP WHERE ID = {} AND AUTHOR = {} \
                  AND FILENAME = {}",
                 p(1),
                 p(2),
@@ -603,9 +630,9 @@ impl Db {
             .map_err(what);
         }
         let sql = format!(
-            "INSERT INTO {t} (ID, AUTHOR, FILENAME, DATEEXECUTED, ORDEREXECUTED, EXECTYPE, MD5SUM, DESCRIPTION, COMMENTS, \
+            "INSERT INTO {q} (ID, AUTHOR, FILENAME, DATEEXECUTED, ORDEREXECUTED, EXECTYPE, MD5SUM, DESCRIPTION, COMMENTS, \
              LIQUIBASE, CONTEXTS, LABELS, DEPLOYMENT_ID) SELECT {}, {}, {}, CURRENT_TIMESTAMP, \
-             COALESCE(MAX(ORDEREXECUTED), 0) + 1, {}, {}, 'sql', {}, 'db-deploy', {}, {}, {} FROM {t}",
+             COALESCE(MAX(ORDEREXECUTED), 0) + 1, {}, {}, 'sql', {}, 'db-deploy', {}, {}, {} FROM {q}",
             p(1),
             p(2),
             p(3),
@@ -635,7 +662,7 @@ impl Db {
     /// Removes the rows of failed changesets (the repair), returning how many.
     pub async fn delete_failed_changesets(&mut self) -> Result<u64, DbError> {
         let t = self.changelog_table();
-        let sql = format!("DELETE FROM {t} WHERE EXECTYPE = 'FAILED'");
+        let sql = format!("DELETE FROM {} WHERE EXECTYPE = 'FAILED'", self.qualified(t));
         on_conn!(&mut self.conn, c => sqlx::query(&sql).execute(c).await.map(|r| r.rows_affected()))
             .map_err(query_error(format!("removing failed rows from {t}")))
     }

@@ -187,6 +187,8 @@ pub struct Report {
     /// Failed rows removed by a repair.
     pub repaired: u64,
     pub total_millis: u64,
+    /// The time kept free before each migration.
+    pub margin_millis: u64,
 }
 
 impl Report {
@@ -314,8 +316,10 @@ fn step(p: &Prepared, dialect: Dialect, millis: Option<u64>) -> Step {
     }
 }
 
+/// Whether db-deploy wraps the unit in a transaction: not when it is marked to run outside one, has a
+/// statement that cannot run in one, or manages transactions itself.
 fn in_transaction(p: &Prepared, dialect: Dialect) -> bool {
-    !p.marked_outside() && !p.statements.iter().any(|s| s.needs_no_transaction(dialect))
+    !p.marked_outside() && !p.statements.iter().any(|s| s.needs_no_transaction(dialect) || s.controls_transaction())
 }
 
 /// Runs the whole thing. `deadline` is when the invocation must have reported (None: no limit).
@@ -370,6 +374,7 @@ async fn run_connected(
         baselined: None,
         repaired: 0,
         total_millis: 0,
+        margin_millis: options.margin.as_millis() as u64,
     };
     let migrations: Vec<Migration> = units.flyway.iter().filter_map(|p| p.flyway().cloned()).collect();
     let changesets: Vec<ChangeSet> = units
@@ -527,7 +532,10 @@ async fn run_connected(
             Ok(()) => {
                 let millis = begun.elapsed().as_millis() as u64;
                 report.applied.push(step(p, dialect, Some(millis)));
-                if let Some(v) = p.flyway().and_then(Migration::version) {
+                // Out of order, a lower version may come after a higher one: the schema's is the highest.
+                if let Some(v) = p.flyway().and_then(Migration::version)
+                    && report.schema_version.as_deref().and_then(|c| Version::parse(c).ok()).is_none_or(|c| *v > c)
+                {
                     report.schema_version = Some(v.to_string());
                 }
             }

@@ -98,7 +98,16 @@ pub fn plan<'m>(applied: &[Applied], available: &'m [Migration], options: &Optio
 
     for row in &rows {
         match (&row.version, row.kind.as_str()) {
-            (_, "SCHEMA" | "DELETE") => {}
+            (_, "SCHEMA") => {}
+            // `flyway repair` marks a migration whose file was removed as deleted with a DELETE row.
+            (Some(text), "DELETE") => {
+                if let Ok(version) = Version::parse(text) {
+                    applied_versions.remove(&version);
+                }
+            }
+            (None, "DELETE") => {
+                repeatables.remove(row.description.as_str());
+            }
             (Some(text), kind) => {
                 let Ok(version) = Version::parse(text) else {
                     problems.push(Problem::UnreadableVersion { script: row.script.clone(), version: text.clone() });
@@ -133,8 +142,13 @@ pub fn plan<'m>(applied: &[Applied], available: &'m [Migration], options: &Optio
         }
     }
 
+    // As Flyway (ignoreMigrationPatterns `*:future`): versions above every file are from a newer artifact.
+    let newest_file = files.keys().max();
     for (version, row) in &applied_versions {
         let label = format!("V{version} ({})", row.description);
+        if newest_file.is_some_and(|newest| version > newest) {
+            continue;
+        }
         match files.get(version) {
             // As in Flyway, a missing checksum on either side is no evidence of change.
             Some(file) if row.checksum.is_some_and(|c| c != file.checksum) => {
@@ -275,6 +289,19 @@ mod tests {
         }));
         assert!(shown.contains(&"V5 (gone) (V5__gone.sql) is applied in the database but its file is not in the artifact; restore the file".to_string()));
         assert!(shown.contains(&"V2.5 (late) (V2.5__late.sql) is pending but the schema is already at version 5; renumber it above 5, or set outOfOrder: true to apply it anyway".to_string()));
+    }
+
+    #[test]
+    fn flyway_delete_rows_and_future_versions() {
+        let available = files(&SET[..2]);
+        let mut history: Vec<Applied> =
+            available.iter().enumerate().map(|(i, m)| applied_row(m, i as i32 + 1)).collect();
+        history.push(row(3, Some("1.5"), "V1.5__removed.sql", 9));
+        history.push(Applied { kind: "DELETE".into(), checksum: None, ..row(4, Some("1.5"), "V1.5__removed.sql", 0) });
+        history.push(row(5, Some("7"), "V7__newer_artifact.sql", 3));
+        let planned = plan(&history, &available, &Options::default()).expect("no problems");
+        assert!(planned.pending.is_empty());
+        assert_eq!(planned.current.as_ref().map(ToString::to_string).as_deref(), Some("7"));
     }
 
     #[test]

@@ -91,7 +91,8 @@ pub fn lines(report: &Report) -> Vec<String> {
             step.millis.unwrap_or(0)
         ));
     }
-    let done: Vec<&str> = report.applied.iter().map(|s| s.script.as_str()).collect();
+    // By label: the changesets of one changelog share their script.
+    let done: Vec<&str> = report.applied.iter().map(|s| s.migration.as_str()).collect();
     let verb = match (report.mode, report.status) {
         (Mode::Deploy, Status::Ok) => None,
         (Mode::Deploy, Status::Paused | Status::MigrationFailed) => Some("not yet applied"),
@@ -99,7 +100,7 @@ pub fn lines(report: &Report) -> Vec<String> {
         _ => Some("would run"),
     };
     if let Some(verb) = verb {
-        for step in report.pending.iter().filter(|s| !done.contains(&s.script.as_str())) {
+        for step in report.pending.iter().filter(|s| !done.contains(&s.migration.as_str())) {
             let how = if step.in_transaction { "" } else { ", outside a transaction" };
             out.push(format!("{verb}: {} ({}, {} statements{how})", step.migration, step.script, step.statements));
         }

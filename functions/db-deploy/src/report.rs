@@ -89,8 +89,8 @@ pub fn html(report: &Report) -> String {
     let ran: Vec<&str> = report.applied.iter().map(|s| s.script.as_str()).collect();
     page.push_str("<h2>Migrations</h2>\n<table><tr><th>Migration</th><th>Script</th><th>Statements</th><th>Transaction</th><th>State</th><th>Time</th></tr>\n");
     for step in &report.pending {
-        let applied = report.applied.iter().find(|a| a.script == step.script);
-        let failed = report.failure.as_ref().is_some_and(|f| f.script == step.script);
+        let applied = report.applied.iter().find(|a| a.migration == step.migration);
+        let failed = report.failure.as_ref().is_some_and(|f| f.migration == step.migration);
         let (state, class) = match (applied, failed) {
             (Some(_), _) => ("applied", "ok"),
             (None, true) => ("failed", "bad"),

@@ -43,16 +43,47 @@ pub struct Statement {
 }
 
 impl Statement {
+    /// Whether the first keyword is one of `words`.
+    pub fn starts_with_any(&self, words: &[&str]) -> bool {
+        self.keywords.first().is_some_and(|k| words.contains(&k.as_str()))
+    }
+
     fn starts_with(&self, words: &[&str]) -> bool {
         self.keywords.len() >= words.len() && self.keywords.iter().zip(words).all(|(a, b)| a == b)
     }
 
-    /// PostgreSQL refuses to run it inside a transaction block.
+    /// The script manages transactions itself (`BEGIN`, `START TRANSACTION`, `COMMIT`, `ROLLBACK`, `END`).
+    pub fn controls_transaction(&self) -> bool {
+        match self.keywords.first().map(String::as_str) {
+            Some("COMMIT" | "ROLLBACK" | "SAVEPOINT") => true,
+            Some("START") => self.keywords.get(1).is_some_and(|w| w == "TRANSACTION"),
+            Some("BEGIN" | "END") => {
+                self.keywords.len() == 1
+                    || matches!(
+                        self.keywords[1].as_str(),
+                        "TRANSACTION" | "WORK" | "ISOLATION" | "IMMEDIATE" | "EXCLUSIVE" | "DEFERRED"
+                    )
+            }
+            _ => false,
+        }
+    }
+
+    /// The engine refuses to run it inside a transaction block (PostgreSQL), or it has no effect there
+    /// (SQLite's `PRAGMA foreign_keys`, `VACUUM`).
     pub fn needs_no_transaction(&self, dialect: Dialect) -> bool {
+        if dialect == Dialect::Sqlite {
+            return self.starts_with(&["VACUUM"]) || self.starts_with(&["PRAGMA", "FOREIGN_KEYS"]);
+        }
         if dialect != Dialect::Postgres {
             return false;
         }
         let k = &self.keywords;
+        if k.iter().any(|w| w == "DETACH") && k.iter().any(|w| w == "CONCURRENTLY") {
+            return true;
+        }
+        if self.starts_with(&["REINDEX", "DATABASE"]) || self.starts_with(&["REINDEX", "SYSTEM"]) {
+            return true;
+        }
         let concurrently = k.iter().take(5).any(|w| w == "CONCURRENTLY");
         let index_work = self.starts_with(&["CREATE", "INDEX"])
             || self.starts_with(&["CREATE", "UNIQUE", "INDEX"])
@@ -173,6 +204,7 @@ pub fn split(text: &str, dialect: Dialect) -> Result<Vec<Statement>, SplitError>
 /// Splits with `end_delimiter` (Liquibase's `endDelimiter`, e.g. `/` or `GO`) instead of `;`; it ends a
 /// statement only where nothing but spaces follow it on its line.
 pub fn split_with(text: &str, dialect: Dialect, end_delimiter: Option<&str>) -> Result<Vec<Statement>, SplitError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut s = Splitter {
         dialect,
         delimiter: end_delimiter.unwrap_or(";").to_string(),
@@ -195,9 +227,8 @@ pub fn split_with(text: &str, dialect: Dialect, end_delimiter: Option<&str>) -> 
                 if dialect == Dialect::MySql
                     && at_line_start
                     && s.current.line.is_none()
-                    && rest.len() >= 10
-                    && rest[..9].eq_ignore_ascii_case("DELIMITER")
-                    && rest.as_bytes()[9].is_ascii_whitespace()
+                    && rest.as_bytes().get(..9).is_some_and(|b| b.eq_ignore_ascii_case(b"DELIMITER"))
+                    && rest.as_bytes().get(9).is_some_and(u8::is_ascii_whitespace)
                 {
                     let end = rest.find('\n').unwrap_or(rest.len());
                     let new = rest[9..end].trim();
@@ -208,17 +239,32 @@ pub fn split_with(text: &str, dialect: Dialect, end_delimiter: Option<&str>) -> 
                         continue;
                     }
                 }
-                let line_end_ok = !s.at_line_end || {
-                    let after = &rest[s.delimiter.len().min(rest.len())..];
-                    after.split('\n').next().unwrap_or("").trim().is_empty()
-                };
-                if rest.starts_with(s.delimiter.as_str()) && line_end_ok {
+                let delimited = rest
+                    .strip_prefix(s.delimiter.as_str())
+                    .is_some_and(|after| !s.at_line_end || after.split('\n').next().unwrap_or("").trim().is_empty());
+                if delimited {
                     // `END;` closes its block before the delimiter is judged.
                     s.resolve_end(None);
                     if s.current.depth == 0 || s.delimiter != ";" {
                         s.finish();
                         i += s.delimiter.len();
                         at_line_start = false;
+                        // A comment after the delimiter on the same line belongs to the statement it ends
+                        // (`DROP TABLE a; -- db-deploy:allow ...` must not reach the next statement).
+                        let line_rest = text[i..].split('\n').next().unwrap_or("");
+                        let comment = line_rest.trim_start();
+                        let is_comment = (comment.starts_with("--")
+                            && (dialect != Dialect::MySql
+                                || comment.len() == 2
+                                || comment[2..].starts_with(char::is_whitespace)))
+                            || (dialect == Dialect::MySql && comment.starts_with('#'));
+                        if is_comment {
+                            if let Some(last) = s.out.last_mut() {
+                                last.sql.push(' ');
+                                last.sql.push_str(comment.trim_end());
+                            }
+                            i += line_rest.len();
+                        }
                         continue;
                     }
                 }
@@ -468,6 +514,23 @@ mod tests {
     }
 
     #[test]
+    fn trailing_comments_stay_with_their_statement_and_non_ascii_never_panics() {
+        let got = sql("DROP TABLE a; -- db-deploy:allow drop-table reason: x\nDROP TABLE b;", Dialect::Postgres);
+        assert_eq!(
+            got,
+            [(1, "DROP TABLE a -- db-deploy:allow drop-table reason: x".to_string()), (2, "DROP TABLE b".to_string())]
+        );
+        let got = sql("SELECT 1; # note\n# Привет, 日本語\nSELECT 2;", Dialect::MySql);
+        assert_eq!(got, [(1, "SELECT 1 # note".to_string()), (3, "# Привет, 日本語\nSELECT 2".to_string())]);
+        let got = split_with("SELECT 'café' \u{a0}\n/\n", Dialect::Postgres, Some("/")).expect("splits");
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            sql("\u{feff}CREATE TABLE t (id int);", Dialect::Sqlite),
+            [(1, "CREATE TABLE t (id int)".to_string())]
+        );
+    }
+
+    #[test]
     fn liquibase_end_delimiters_count_at_line_end_only() {
         let script =
             "CREATE FUNCTION f() RETURNS int AS 'select 4/2; select 1' LANGUAGE sql\n/\nSELECT 6 / 3;\nSELECT 1\n/  \n";
@@ -490,6 +553,16 @@ mod tests {
         .expect("splits");
         let flags: Vec<bool> = stmts.iter().map(|s| s.needs_no_transaction(Dialect::Postgres)).collect();
         assert_eq!(flags, [true, true, true, true, true, false, false]);
+        let more = split(
+            "ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY;\nREINDEX DATABASE app;\nBEGIN;\nCOMMIT;\nSET lock_timeout = '3s';",
+            Dialect::Postgres,
+        )
+        .expect("splits");
+        let flags: Vec<(bool, bool)> =
+            more.iter().map(|s| (s.needs_no_transaction(Dialect::Postgres), s.controls_transaction())).collect();
+        assert_eq!(flags, [(true, false), (true, false), (false, true), (false, true), (false, false)]);
+        let lite = split("PRAGMA foreign_keys = OFF;\nVACUUM;", Dialect::Sqlite).expect("splits");
+        assert!(lite.iter().all(|s| s.needs_no_transaction(Dialect::Sqlite)));
         assert!(!stmts[0].needs_no_transaction(Dialect::MySql));
     }
 }

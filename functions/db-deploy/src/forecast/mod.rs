@@ -127,15 +127,10 @@ impl Hits {
     }
 }
 
-/// `schema.table` → `table`, unquoted and lower-cased (a key for "created in this run").
+/// The name as written (schema included), unquoted and lower-cased: a key for "created in this run".
+/// `archive.orders` and `orders` are different tables; a table named both ways counts as existing.
 pub fn table_key(name: &ast::ObjectName) -> String {
-    name.0
-        .last()
-        .map(|part| match part {
-            ast::ObjectNamePart::Identifier(ident) => ident.value.to_lowercase(),
-            other => other.to_string().to_lowercase(),
-        })
-        .unwrap_or_default()
+    shown(name).to_lowercase()
 }
 
 /// A name for messages: its parts without quotes, joined with `.`.
@@ -177,7 +172,8 @@ pub fn forecast(scripts: &[Script<'_>], dialect: Dialect, settings: &Settings) -
             }
             if statement.needs_no_transaction(dialect) {
                 outside.get_or_insert(statement);
-            } else {
+            } else if !statement.starts_with_any(&["SET", "RESET"]) && !statement.controls_transaction() {
+                // Session settings (`SET lock_timeout ...`) are as good outside a transaction.
                 transactional.get_or_insert(statement.line);
             }
             let mut hits = Hits { found: Vec::new() };
@@ -250,7 +246,8 @@ fn head(sql: &str) -> String {
 
 fn remember_created(ast: &ast::Statement, created: &mut HashSet<String>) {
     match ast {
-        ast::Statement::CreateTable(table) => {
+        // `IF NOT EXISTS` may meet an existing table full of data: it stays "existing".
+        ast::Statement::CreateTable(table) if !table.if_not_exists => {
             created.insert(table_key(&table.name));
         }
         ast::Statement::RenameTable(renames) => {
