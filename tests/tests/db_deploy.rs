@@ -737,3 +737,33 @@ async fn a_migration_that_clears_search_path_is_still_recorded() {
     assert_eq!(report.status, Status::Ok, "{report:#?}");
     assert_eq!(db.query("SELECT count(*) FROM public.flyway_schema_history WHERE success"), "2");
 }
+
+#[tokio::test]
+async fn tls_is_used_when_asked_and_certificates_are_checked_with_verify_full() {
+    let db = TestDatabase::postgres();
+    let record =
+        ("V1__tls.sql", "CREATE TABLE tls_check AS SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid();\n");
+    let set = files(&[record]);
+    // This machine's PostgreSQL has TLS on with a self-signed certificate.
+    let required = target::from_url(&format!("{}?sslmode=require", db.url)).expect("URL");
+    let report = run(&set, &required, Mode::Deploy).await;
+    assert_eq!(report.status, Status::Ok, "{report:#?}");
+    assert_eq!(db.query("SELECT ssl FROM tls_check"), "t", "the session was encrypted");
+
+    let verified = target::from_url(&format!("{}?sslmode=verify-full", db.url)).expect("URL");
+    let error = deploy::run(&set, &verified, &options(Mode::Validate), None).await.expect_err("untrusted certificate");
+    let shown = test_support_error_chain(&error);
+    assert!(shown.starts_with("cannot connect to postgres://postgres@127.0.0.1:5432/"), "{shown}");
+    assert!(shown.to_ascii_lowercase().contains("certificate"), "{shown}");
+}
+
+fn test_support_error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
