@@ -267,10 +267,7 @@ impl Db {
         let idle_ms = idle.as_millis().max(1000);
         match self.dialect {
             Dialect::Postgres => {
-                let ms = statement.map_or(0, |d| d.as_millis().max(1));
-                self.execute(&format!("SET statement_timeout = {ms}"))
-                    .await
-                    .map_err(query_error("setting statement_timeout"))?;
+                self.set_statement_timeout(statement).await?;
                 // PostgreSQL 14+; older servers have only the in-transaction variant.
                 let _ = self.execute(&format!("SET idle_session_timeout = {idle_ms}")).await;
                 let _ = self.execute(&format!("SET idle_in_transaction_session_timeout = {idle_ms}")).await;
@@ -280,16 +277,28 @@ impl Db {
                 self.execute(&format!("SET SESSION wait_timeout = {secs}"))
                     .await
                     .map_err(query_error("setting wait_timeout"))?;
-                if self.mariadb {
-                    let limit = statement.map_or(0.0, |d| d.as_secs_f64());
-                    self.execute(&format!("SET SESSION max_statement_time = {limit:.3}"))
-                        .await
-                        .map_err(query_error("setting max_statement_time"))?;
-                }
+                self.set_statement_timeout(statement).await?;
             }
             Dialect::Sqlite => {}
         }
         Ok(())
+    }
+
+    /// Limits the next statements to `limit` (PostgreSQL `statement_timeout`, MariaDB `max_statement_time`;
+    /// MySQL has no such limit for DDL). None leaves the session's (role's, server's) setting alone.
+    pub async fn set_statement_timeout(&mut self, limit: Option<Duration>) -> Result<(), DbError> {
+        let Some(limit) = limit else { return Ok(()) };
+        match self.dialect {
+            Dialect::Postgres => self
+                .execute(&format!("SET statement_timeout = {}", limit.as_millis().max(1)))
+                .await
+                .map_err(query_error("setting statement_timeout")),
+            Dialect::MySql if self.mariadb => self
+                .execute(&format!("SET SESSION max_statement_time = {:.3}", limit.as_secs_f64().max(0.001)))
+                .await
+                .map_err(query_error("setting max_statement_time")),
+            Dialect::MySql | Dialect::Sqlite => Ok(()),
+        }
     }
 
     /// MySQL's lock names are server-wide: the database is part of the name, which may hold 64 characters.

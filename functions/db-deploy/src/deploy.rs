@@ -350,7 +350,11 @@ async fn run_connected(
     if writes {
         let idle = deadline.map_or(Duration::from_secs(900), |d| d.saturating_duration_since(Instant::now()));
         db.set_timeouts(options.statement_timeout, idle + Duration::from_secs(30)).await?;
-        db.lock(options.lock_timeout).await?;
+        // Waiting for another deploy may not eat the time this invocation needs to report.
+        let wait = deadline.map_or(options.lock_timeout, |d| {
+            options.lock_timeout.min(d.saturating_duration_since(Instant::now()).saturating_sub(options.margin))
+        });
+        db.lock(wait).await?;
     }
     let uses_flyway = !units.flyway.is_empty();
     let uses_changelog = !units.changes.is_empty();
@@ -519,15 +523,15 @@ async fn run_connected(
                 report.status = Status::Paused;
                 break;
             }
-            if dialect == Dialect::Postgres || dialect == Dialect::MySql {
-                // A statement may not outlive the invocation: the server cancels it first.
-                let cap = left.saturating_sub(options.margin / 2);
-                let limit = options.statement_timeout.map_or(cap, |t| t.min(cap));
-                db.set_timeouts(Some(limit), left + Duration::from_secs(30)).await?;
-            }
+            db.set_timeouts(None, left + Duration::from_secs(30)).await?;
         }
         let begun = Instant::now();
-        let record = Record { installed_by: &options.installed_by, deployment_id: &deployment_id, rerun };
+        let record = Record {
+            installed_by: &options.installed_by,
+            deployment_id: &deployment_id,
+            rerun,
+            deadline: deadline.map(|d| (d, options.margin, options.statement_timeout)),
+        };
         match apply_one(db, p, &record).await? {
             Ok(()) => {
                 let millis = begun.elapsed().as_millis() as u64;
@@ -584,6 +588,9 @@ struct Record<'a> {
     deployment_id: &'a str,
     /// A changeset that ran before (runOnChange / runAlways): update its row.
     rerun: bool,
+    /// The invocation's deadline, the margin and the configured statement limit: before each statement the
+    /// server is told to cancel it before the deadline.
+    deadline: Option<(Instant, Duration, Option<Duration>)>,
 }
 
 async fn write_record(db: &mut Db, p: &Prepared, record: &Record<'_>, success: bool, ms: i32) -> Result<(), DbError> {
@@ -636,6 +643,11 @@ async fn apply_one(db: &mut Db, p: &Prepared, record: &Record<'_>) -> Result<Res
         db.begin().await.map_err(begin_error)?;
     }
     for statement in &p.statements {
+        if let Some((deadline, margin, configured)) = record.deadline {
+            // A statement may not outlive the invocation: the server cancels it first (PostgreSQL, MariaDB).
+            let cap = deadline.saturating_duration_since(Instant::now()).saturating_sub(margin / 2);
+            db.set_statement_timeout(Some(configured.map_or(cap, |t| t.min(cap)))).await?;
+        }
         if let Err(source) = db.execute(&statement.sql).await {
             if transactional && let Err(error) = db.rollback().await {
                 tracing::warn!(error = %error, script = %p.script(), "rollback after a failed statement failed");
