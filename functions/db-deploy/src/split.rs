@@ -324,6 +324,14 @@ pub fn split_with(text: &str, dialect: Dialect, end_delimiter: Option<&str>) -> 
                         _ => len,
                     };
                     let word = &rest[..len];
+                    // `t.end`, `b.begin`: a qualified name is never a keyword.
+                    if i > 0 && bytes[i - 1] == b'.' {
+                        s.current.line.get_or_insert(line);
+                        s.current.sql.push_str(word);
+                        i += len;
+                        at_line_start = false;
+                        continue;
+                    }
                     s.word(word, line);
                     s.current.sql.push_str(word);
                     i += len;
@@ -490,6 +498,13 @@ mod tests {
         assert_eq!(got[2].1, "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN SET NEW.v = 'x'; END");
         assert_eq!(got[3].1, "SELECT 1 -- trailing comment");
         assert_eq!(got[4].1, "SELECT 2--3", "`--` without a space is not a MySQL comment");
+    }
+
+    #[test]
+    fn qualified_begin_and_end_columns_are_not_blocks() {
+        let script = "CREATE PROCEDURE p()\nBEGIN\n  SELECT b.end, b.begin FROM bookings b WHERE b.end < NOW();\n  UPDATE bookings SET note = 'x';\nEND;\nSELECT 1;";
+        let got = sql(script, Dialect::MySql);
+        assert_eq!(got.len(), 2, "{got:#?}");
     }
 
     #[test]

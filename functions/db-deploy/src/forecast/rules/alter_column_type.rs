@@ -19,19 +19,24 @@ pub const META: RuleMeta = RuleMeta {
 pub fn check(ctx: &Ctx<'_>, statement: &ast::Statement, hits: &mut Hits) {
     let Some((alter, operations)) = existing_alter(ctx, statement) else { return };
     for op in operations {
-        let (column, data_type) = match op {
+        let message = match op {
             AlterTableOperation::AlterColumn {
                 column_name,
                 op: AlterColumnOperation::SetDataType { data_type, .. },
-            } => (column_name, data_type),
-            AlterTableOperation::ModifyColumn { col_name, data_type, .. } => (col_name, data_type),
-            AlterTableOperation::ChangeColumn { new_name, data_type, .. } => (new_name, data_type),
+            } => {
+                format!("changes the type of column `{}` of `{}` to {data_type}", column_name.value, shown(&alter.name))
+            }
+            // MySQL restates the whole definition: the old type is not in the statement, so say what is known.
+            AlterTableOperation::ModifyColumn { col_name: column, data_type, .. }
+            | AlterTableOperation::ChangeColumn { new_name: column, data_type, .. } => format!(
+                "redefines column `{}` of `{}` as {data_type}; MySQL rebuilds the table when the type changes (if the \
+                 type is unchanged, suppress with that reason)",
+                column.value,
+                shown(&alter.name)
+            ),
             _ => continue,
         };
-        hits.push(
-            RuleId::AlterColumnType,
-            format!("changes the type of column `{}` of `{}` to {data_type}", column.value, shown(&alter.name)),
-        );
+        hits.push(RuleId::AlterColumnType, message);
     }
 }
 
@@ -56,7 +61,12 @@ mod tests {
                 "ALTER TABLE t MODIFY COLUMN note TEXT;\nALTER TABLE t CHANGE a b BIGINT;",
                 Dialect::MySql
             ),
-            ["1 changes the type of column `note` of `t` to TEXT", "2 changes the type of column `b` of `t` to BIGINT"]
+            [
+                "1 redefines column `note` of `t` as TEXT; MySQL rebuilds the table when the type changes (if the type is \
+                 unchanged, suppress with that reason)",
+                "2 redefines column `b` of `t` as BIGINT; MySQL rebuilds the table when the type changes (if the type is \
+                 unchanged, suppress with that reason)"
+            ]
         );
     }
 }
