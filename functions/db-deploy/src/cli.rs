@@ -166,7 +166,7 @@ async fn run(cli: Cli) -> Result<u8, (u8, String)> {
                 | RunError::NeedsBaseline { .. }
                 | RunError::Expression(_) => 2,
             };
-            return Err((code, error_chain(&error)));
+            return Err((code, codepipeline_action::error::error_chain(&error)));
         }
     };
     let mut out = std::io::stdout().lock();
@@ -184,21 +184,6 @@ async fn run(cli: Cli) -> Result<u8, (u8, String)> {
     };
     let _ = written.and_then(|()| writeln!(out));
     Ok(if report.status == Status::Ok { 0 } else { 1 })
-}
-
-/// The error and its sources, joined (the CLI has no other place for them).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// Every `.sql` and `.conf` file under `dir`, with `/`-separated paths relative to it.
