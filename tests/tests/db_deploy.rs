@@ -756,3 +756,20 @@ async fn tls_is_used_when_asked_and_certificates_are_checked_with_verify_full() 
     assert!(shown.starts_with("cannot connect to postgres://postgres@127.0.0.1:5432/"), "{shown}");
     assert!(shown.to_ascii_lowercase().contains("certificate"), "{shown}");
 }
+
+#[tokio::test]
+async fn a_statement_longer_than_the_invocation_is_cancelled_by_the_server() {
+    let db = TestDatabase::postgres();
+    let target = url_target(&db);
+    let set = files(&[V1, ("V2__slow.sql", "INSERT INTO accounts VALUES (1, 'x');\nSELECT pg_sleep(30);\n")]);
+    let opts = Options { margin: Duration::from_secs(1), ..options(Mode::Deploy) };
+    let started = std::time::Instant::now();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(4);
+    let report = deploy::run(&set, &target, &opts, Some(deadline)).await.expect("run");
+    assert!(started.elapsed() < Duration::from_secs(4), "cancelled before the deadline: {:?}", started.elapsed());
+    assert_eq!(report.status, Status::MigrationFailed, "{report:#?}");
+    let failure = report.failure.as_ref().expect("failure");
+    assert_eq!((failure.script.as_str(), failure.line, failure.recorded), ("V2__slow.sql", 2, false));
+    assert_eq!(failure.error, "canceling statement due to statement timeout (code 57014)");
+    assert_eq!(db.query("SELECT count(*) FROM accounts"), "0", "rolled back");
+}
