@@ -8,9 +8,11 @@
 //! - [`outcome`], [`report`], [`text`]: the one result per job, fitted to the API's limits.
 //! - [`continuation`]: typed state across re-invocations.
 //! - [`harness`]: parse, run under a deadline, catch panics, report exactly once.
+//! - [`cli`]: the functions' command lines: clap parsing and exit statuses.
 //! - [`logging`]: `tracing` setup that never prints credentials.
 
 pub mod artifact;
+pub mod cli;
 pub mod continuation;
 pub mod error;
 pub mod event;

@@ -8,7 +8,6 @@ use crate::report::Decision;
 use crate::scan::{self, Configuration, Scanner, Source};
 use crate::settings::Settings;
 use clap::{Parser, Subcommand};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -52,26 +51,12 @@ fn parse_format(text: &str) -> Result<Format, String> {
 
 /// Runs the command line; the process exit status.
 pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
-        Err(error) => {
-            let code = if error.use_stderr() { 2 } else { 0 };
-            let _ = error.print();
-            return ExitCode::from(code);
-        }
-    };
-    match run(cli) {
-        Ok((output, decision)) => {
-            let mut stdout = std::io::stdout().lock();
-            if stdout.write_all(output.as_bytes()).and_then(|()| stdout.flush()).is_err() {
-                return ExitCode::from(2);
-            }
-            ExitCode::from(if decision == Decision::Fail { 1 } else { 0 })
-        }
-        Err(message) => {
-            let _ = writeln!(std::io::stderr(), "cfn-validator: {message}");
-            ExitCode::from(2)
-        }
+    match codepipeline_action::cli::parse::<Cli>(args) {
+        Ok(cli) => codepipeline_action::cli::finish(
+            "cfn-validator",
+            run(cli).map(|(output, decision)| (output, u8::from(decision == Decision::Fail))).map_err(|m| (2, m)),
+        ),
+        Err(code) => code,
     }
 }
 

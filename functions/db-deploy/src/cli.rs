@@ -13,7 +13,6 @@ use crate::source::{Placeholders, SourceFile};
 use crate::target;
 use crate::version::Version;
 use clap::{Parser, ValueEnum};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -93,24 +92,13 @@ enum Format {
 
 /// Runs the command line; the process exit status.
 pub async fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
-        Err(error) => {
-            let code = if error.use_stderr() { 2 } else { 0 };
-            let _ = error.print();
-            return ExitCode::from(code);
-        }
-    };
-    match run(cli).await {
-        Ok(code) => ExitCode::from(code),
-        Err((code, message)) => {
-            eprintln!("db-deploy: {message}");
-            ExitCode::from(code)
-        }
+    match codepipeline_action::cli::parse::<Cli>(args) {
+        Ok(cli) => codepipeline_action::cli::finish("db-deploy", run(cli).await),
+        Err(code) => code,
     }
 }
 
-async fn run(cli: Cli) -> Result<u8, (u8, String)> {
+async fn run(cli: Cli) -> Result<(String, u8), (u8, String)> {
     let usage = |message: String| (2, message);
     let target = target::from_url(&cli.url).map_err(|e| usage(e.to_string()))?;
     let files = load_dir(&cli.migrations).map_err(usage)?;
@@ -169,9 +157,10 @@ async fn run(cli: Cli) -> Result<u8, (u8, String)> {
             return Err((code, codepipeline_action::error::error_chain(&error)));
         }
     };
-    let mut out = std::io::stdout().lock();
-    let written = match cli.format {
-        Format::Json => serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::other),
+    let output = match cli.format {
+        Format::Json => {
+            serde_json::to_string_pretty(&report).map_err(|e| (2, format!("cannot write the report: {e}")))?
+        }
         Format::Text => {
             let mut text = String::new();
             for line in render::lines(&report) {
@@ -179,11 +168,10 @@ async fn run(cli: Cli) -> Result<u8, (u8, String)> {
                 text.push('\n');
             }
             text.push_str(&render::summary(&report));
-            out.write_all(text.as_bytes())
+            text
         }
     };
-    let _ = written.and_then(|()| writeln!(out));
-    Ok(if report.status == Status::Ok { 0 } else { 1 })
+    Ok((format!("{output}\n"), if report.status == Status::Ok { 0 } else { 1 }))
 }
 
 /// Every `.sql` and `.conf` file under `dir`, with `/`-separated paths relative to it.

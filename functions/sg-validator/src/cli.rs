@@ -9,7 +9,6 @@ use crate::check::{CheckReport, Completeness, RegionsError, check, describe_erro
 use crate::config::{Config, NoGroups, OnViolation, Regions};
 use crate::evaluate::PrefixListVerdict;
 use clap::{Parser, Subcommand, ValueEnum};
-use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
@@ -69,26 +68,9 @@ enum Format {
 
 /// Runs the command line; the process exit status.
 pub async fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
-        Err(error) => {
-            let code = if error.use_stderr() { 2 } else { 0 };
-            let _ = error.print();
-            return ExitCode::from(code);
-        }
-    };
-    match run(cli).await {
-        Ok((output, code)) => {
-            let mut stdout = std::io::stdout().lock();
-            if stdout.write_all(output.as_bytes()).and_then(|()| stdout.flush()).is_err() {
-                return ExitCode::from(2);
-            }
-            ExitCode::from(code)
-        }
-        Err(message) => {
-            let _ = writeln!(std::io::stderr(), "sg-validator: {message}");
-            ExitCode::from(2)
-        }
+    match codepipeline_action::cli::parse::<Cli>(args) {
+        Ok(cli) => codepipeline_action::cli::finish("sg-validator", run(cli).await.map_err(|message| (2, message))),
+        Err(code) => code,
     }
 }
 
