@@ -9,6 +9,7 @@
 //! - [`logs`]: captured `tracing` output for "no secret in the logs" assertions.
 
 pub mod db;
+pub mod lambda;
 pub mod logs;
 pub mod moto;
 pub mod paging;

@@ -1,5 +1,6 @@
 //! Every sample event in events/ is a CodePipeline job event our types read, named after its function, whose
-//! UserParameters that function's own configuration accepts; each function has at least two.
+//! UserParameters that function's own configuration accepts, and whose input artifacts are in
+//! events/artifacts/; each function has at least two.
 
 use codepipeline_action::event::parse_event;
 use codepipeline_action::params::parse_user_parameters;
@@ -12,7 +13,7 @@ fn every_file_in_events_parses_with_its_functions_configuration() {
     for entry in std::fs::read_dir(&dir).expect("events/ exists") {
         let path = entry.expect("entry").path();
         let name = path.file_name().and_then(|n| n.to_str()).expect("file name").to_string();
-        if name == "README.md" {
+        if name == "README.md" || name == "artifacts" {
             continue;
         }
         assert!(name.ends_with(".json"), "{name} is not a .json event");
@@ -20,6 +21,10 @@ fn every_file_in_events_parses_with_its_functions_configuration() {
         let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: not JSON: {e}"));
         let event = parse_event(value).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!event.job.id.is_empty(), "{name}");
+        for input in &event.job.data.input_artifacts {
+            let dir = test_support::lambda::artifact_dir(&input.location.s3_location.object_key);
+            assert!(dir.is_dir(), "{name}: its input artifact has no folder {}", dir.display());
+        }
         let params = event.job.data.action_configuration.configuration.user_parameters.as_deref();
         let function = ["cfn-validator", "sg-validator", "db-deploy"]
             .into_iter()

@@ -45,8 +45,9 @@ pub enum Unknown {
     Resource { id: String, attribute: Option<String> },
     /// A function whose result only exists at deployment (`Fn::ImportValue`, `Fn::GetAZs`, ...).
     Function(&'static str),
-    /// Built from other values, one of which is unknown.
-    Derived { function: &'static str, part: Box<Unknown> },
+    /// Built from other values, one of which is unknown. `pattern`, when known (`Fn::Sub`), is the text's
+    /// shape: literal pieces (`Some`) and unknown ones (`None`).
+    Derived { function: &'static str, part: Box<Unknown>, pattern: Option<Vec<Option<String>>> },
     /// The template is wrong here; the error is reported separately.
     Invalid,
 }
@@ -61,8 +62,41 @@ impl fmt::Display for Unknown {
                 write!(f, "`Fn::GetAtt {id}.{a}` is only known at deployment")
             }
             Unknown::Function(name) => write!(f, "`{name}` is only known at deployment"),
-            Unknown::Derived { function, part } => write!(f, "{function} uses a value that is not known: {part}"),
+            Unknown::Derived { function, part, .. } => write!(f, "{function} uses a value that is not known: {part}"),
             Unknown::Invalid => write!(f, "the expression is invalid"),
+        }
+    }
+}
+
+impl Unknown {
+    /// Whether the value, once known, may be exactly `text`. Conservative: true unless it provably cannot —
+    /// a pseudo parameter or the name/ARN of an AWS resource never contains `*`, and an `Fn::Sub` result
+    /// keeps its literal pieces (`arn:${AWS::Partition}:s3:::b/*` is never `*`).
+    pub fn may_be(&self, text: &str, template: &Template<'_>) -> bool {
+        match self {
+            Unknown::Parameter { .. } | Unknown::Function(_) => true,
+            Unknown::Pseudo(_) => !text.contains('*'),
+            Unknown::Resource { id, .. } => {
+                // A custom resource's provider chooses its physical id and attributes freely.
+                let aws_type = template
+                    .resource_type(id)
+                    .is_some_and(|ty| ty.starts_with("AWS::") && ty != "AWS::CloudFormation::CustomResource");
+                !aws_type || !text.contains('*')
+            }
+            Unknown::Derived { pattern: Some(pattern), .. } => matches_pattern(pattern, text),
+            Unknown::Derived { pattern: None, .. } => true,
+            Unknown::Invalid => false,
+        }
+    }
+}
+
+/// Whether `text` fits `pattern`, where a `None` piece stands for any text.
+fn matches_pattern(pattern: &[Option<String>], text: &str) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((Some(literal), rest)) => text.strip_prefix(literal.as_str()).is_some_and(|t| matches_pattern(rest, t)),
+        Some((None, rest)) => {
+            (0..=text.len()).filter(|&i| text.is_char_boundary(i)).any(|i| matches_pattern(rest, &text[i..]))
         }
     }
 }
@@ -647,6 +681,8 @@ impl<'e, 't> Evaluator<'e, 't> {
         let mut out = String::new();
         let mut rest = text;
         let mut unknown = None;
+        // The text's shape: literal pieces and unknown values.
+        let mut pattern: Vec<Option<String>> = Vec::new();
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
             let after = &rest[start + 2..];
@@ -684,17 +720,26 @@ impl<'e, 't> Evaluator<'e, 't> {
                 Val::String(s) | Val::Number(s) => out.push_str(&s),
                 Val::Bool(b) => out.push_str(&b.to_string()),
                 Val::Unknown(u) => {
+                    pattern.push(Some(std::mem::take(&mut out)));
+                    pattern.push(None);
                     unknown.get_or_insert(u);
                 }
                 _ => {
                     self.error(arg.loc, format!("Fn::Sub variable `{name}` is not a string"));
+                    pattern.push(Some(std::mem::take(&mut out)));
+                    pattern.push(None);
                     unknown.get_or_insert(Unknown::Invalid);
                 }
             }
         }
         out.push_str(rest);
         match unknown {
-            Some(u) => derived("Fn::Sub", u),
+            Some(Unknown::Invalid) => Val::Unknown(Unknown::Invalid),
+            Some(part) => {
+                pattern.push(Some(out));
+                pattern.retain(|piece| piece.as_ref().is_none_or(|literal| !literal.is_empty()));
+                Val::Unknown(Unknown::Derived { function: "Fn::Sub", part: Box::new(part), pattern: Some(pattern) })
+            }
             None => Val::String(out),
         }
     }
@@ -816,7 +861,7 @@ impl<'e, 't> Evaluator<'e, 't> {
 fn derived(function: &'static str, part: Unknown) -> Val {
     match part {
         Unknown::Invalid => Val::Unknown(Unknown::Invalid),
-        part => Val::Unknown(Unknown::Derived { function, part: Box::new(part) }),
+        part => Val::Unknown(Unknown::Derived { function, part: Box::new(part), pattern: None }),
     }
 }
 
@@ -964,6 +1009,46 @@ Resources:
         assert_eq!(runs[0].1, "{A:0.0.0.0/0,B:open,C:again-open}");
         let runs = all_values(TEMPLATE, "ByEnv", Some(&assignment));
         assert_eq!(runs.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(), ["{A:0.0.0.0/0,B:prod-x}"]);
+    }
+
+    #[test]
+    fn unknown_values_that_cannot_be_a_wildcard() {
+        let text = r#"
+Parameters:
+  Free: {Type: String}
+Resources:
+  Bucket: {Type: AWS::S3::Bucket}
+  Custom: {Type: Custom::Thing}
+  R:
+    Type: X
+    Properties:
+      Arn: !Sub "arn:${AWS::Partition}:s3:::${Free}/*"
+      Objects: !Sub "${Bucket.Arn}/*"
+      Bare: !Sub "${Free}"
+      Star: !Sub "${Free}*"
+      Service: !Sub "${Free}:*"
+      BucketArn: !GetAtt Bucket.Arn
+      CustomValue: !GetAtt Custom.Value
+      Partition: !Ref AWS::Partition
+      Import: !ImportValue shared
+"#;
+        let root = parse(text).expect("parses");
+        let template = Template::new(&root, None);
+        let node = root.get("Resources").and_then(|r| r.get("R")).and_then(|r| r.get("Properties")).expect("props");
+        let exploration = explore(&template, 10, |ev| ev.eval(node).expect("properties"));
+        // The run where Free is "any value".
+        let (_, props) = exploration.runs.last().expect("a run");
+        let may_be = |key: &str, text: &str| match &props.get(key).expect(key).val {
+            Val::Unknown(u) => u.may_be(text, &template),
+            other => panic!("{key} is known: {other:?}"),
+        };
+        assert!(!may_be("Arn", "*"), "literal arn: prefix");
+        assert!(!may_be("Objects", "*"), "ends with /*");
+        assert!(may_be("Bare", "*") && may_be("Star", "*"), "the parameter may be empty or *");
+        assert!(may_be("Service", "*:*") && !may_be("Service", "*"));
+        assert!(!may_be("BucketArn", "*"), "an AWS resource's ARN");
+        assert!(may_be("CustomValue", "*"), "a custom resource's attribute may be anything");
+        assert!(!may_be("Partition", "*") && may_be("Import", "*"));
     }
 
     #[test]

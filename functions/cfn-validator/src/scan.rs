@@ -241,15 +241,18 @@ impl Scanner {
                 match condition.as_str() {
                     Some(name) if !ev.condition(name, condition.loc) => return None,
                     Some(_) => {}
-                    None => return Some(vec![]),
+                    None => return Some((vec![], false)),
                 }
             }
             let props = node.get("Properties").and_then(|p| ev.eval(p));
             let resource = rules::Resource::new(id, ty, loc, props.as_ref(), template);
             let mut hits = Hits::new(&self.settings);
             rules::check_resource(&resource, &mut hits);
-            Some(hits.hits)
+            Some((hits.hits, resource.inspected()))
         });
+        // The scenario limit only leaves something unchecked when a rule reads this resource's properties:
+        // for a type no rule looks at (a pipeline, a log group), the choices change nothing any rule sees.
+        let inspected = exploration.runs.iter().any(|(_, run)| run.as_ref().is_some_and(|(_, inspected)| *inspected));
         let mut findings = Vec::new();
         if condition.is_some_and(|c| c.as_str().is_none()) {
             let loc = condition.map_or(loc, |c| c.loc);
@@ -260,7 +263,7 @@ impl Scanner {
             let key = RuleKey::Builtin(RuleId::TemplateError);
             findings.push(self.finding(key, file, Some(id), error.loc, error.message.clone()));
         }
-        if exploration.truncated {
+        if exploration.truncated && inspected {
             findings.push(self.finding(
                 RuleKey::Builtin(RuleId::UnresolvedValue),
                 file,
@@ -278,7 +281,7 @@ impl Scanner {
         let runs = exploration.runs.len();
         let mut seen: Vec<(Hit, usize, Vec<String>)> = Vec::new();
         for (labels, hits) in &exploration.runs {
-            let mut hits = hits.clone().unwrap_or_default();
+            let mut hits = hits.as_ref().map(|(hits, _)| hits.clone()).unwrap_or_default();
             hits.dedup();
             for hit in hits {
                 match seen.iter_mut().find(|(h, _, _)| *h == hit) {

@@ -100,7 +100,8 @@ pub enum TargetError {
     #[error("the secret has no `{field}`; an RDS secret needs engine, host, username and password")]
     MissingField { field: &'static str },
     #[error(
-        "the secret's engine `{engine}` is not supported (postgres, aurora-postgresql, mysql, mariadb, aurora-mysql)"
+        "the secret's engine `{engine}` is not supported (postgres, aurora-postgresql, mysql, mariadb, aurora-mysql; \
+         sqlite for local use)"
     )]
     Engine { engine: String },
     #[error("the secret's sslmode `{mode}` is not one of disable, require, verify-full")]
@@ -135,6 +136,11 @@ pub fn from_secret(text: &str) -> Result<Target, TargetError> {
         reason: format!("{} at line {} column {}", classify(&e), e.line(), e.column()),
     })?;
     let engine = secret.engine.ok_or(TargetError::MissingField { field: "engine" })?;
+    if engine.eq_ignore_ascii_case("sqlite") {
+        // Local use (`cargo lambda watch`, the demo): the database file is `dbname`.
+        let path = secret.dbname.filter(|d| !d.is_empty()).ok_or(TargetError::MissingField { field: "dbname" })?;
+        return Ok(Target::Sqlite { path: PathBuf::from(path) });
+    }
     let dialect = match engine.to_ascii_lowercase().as_str() {
         "postgres" | "postgresql" | "aurora-postgresql" => Dialect::Postgres,
         "mysql" | "mariadb" | "aurora-mysql" | "aurora" => Dialect::MySql,
@@ -283,6 +289,15 @@ mod tests {
             .expect("valid");
         assert_eq!(shown.to_string(), "postgres://u@h:5432/d");
         assert!(!format!("{shown:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn sqlite_secret_for_local_use() {
+        let target = from_secret(r#"{"engine":"sqlite","dbname":"/tmp/demo/app.db"}"#).expect("valid");
+        assert!(matches!(&target, Target::Sqlite { path } if path == std::path::Path::new("/tmp/demo/app.db")));
+        assert_eq!(target.dialect(), Dialect::Sqlite);
+        let err = from_secret(r#"{"engine":"SQLite","dbname":""}"#).expect_err("no file");
+        assert_eq!(err, TargetError::MissingField { field: "dbname" });
     }
 
     #[test]

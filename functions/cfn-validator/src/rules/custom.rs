@@ -16,13 +16,13 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
         }
         let mut found = Vec::new();
         let mut unknown = Vec::new();
-        if let Some(props) = resource.props {
+        if let Some(props) = resource.props() {
             walk(props, &rule.path, &mut found, &mut unknown);
         }
         match &rule.matcher {
             Matcher::Absent => {
                 if found.is_empty() && unknown.is_empty() {
-                    let loc = resource.props.map_or(resource.loc, |p| p.loc);
+                    let loc = resource.props().map_or(resource.loc, |p| p.loc);
                     let message = format!("`{}`: {}", resource.id, rule.message);
                     hits.hits.push(Hit { rule: RuleKey::Custom(index), loc, message });
                 }

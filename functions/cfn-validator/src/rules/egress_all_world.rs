@@ -24,7 +24,7 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
     if resource.ty == "AWS::EC2::SecurityGroup" && resource.prop("SecurityGroupEgress").is_none() {
         hits.push(
             RuleId::EgressAllWorld,
-            resource.props.map_or(resource.loc, |p| p.loc),
+            resource.props().map_or(resource.loc, |p| p.loc),
             format!(
                 "security group `{}` declares no SecurityGroupEgress, so EC2 allows all traffic to 0.0.0.0/0",
                 resource.id

@@ -62,7 +62,8 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
                 _ => continue,
             }
             let (Some(action), Some(target)) = (statement.get("Action"), statement.get("Resource")) else { continue };
-            let (action_star, target_star) = (wildcard(action, &["*", "*:*"], hits), wildcard(target, &["*"], hits));
+            let (action_star, target_star) =
+                (wildcard(action, &["*", "*:*"], resource, hits), wildcard(target, &["*"], resource, hits));
             if action_star && target_star {
                 hits.push(
                     RuleId::IamWildcardAdmin,
@@ -74,17 +75,19 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
     }
 }
 
-/// Whether a string-or-list holds one of `stars`; unknown items are reported.
-fn wildcard(value: &Ev, stars: &[&str], hits: &mut Hits<'_>) -> bool {
+/// Whether a string-or-list holds one of `stars`; unknown items that may be one are reported (an ARN built
+/// with `Fn::Sub` or an AWS resource's `Arn` never is).
+fn wildcard(value: &Ev, stars: &[&str], resource: &Resource<'_>, hits: &mut Hits<'_>) -> bool {
     let items: Vec<&Ev> = match &value.val {
         Val::List(items) => items.iter().collect(),
         _ => vec![value],
     };
     let mut found = false;
     for item in items {
-        match item.text() {
-            Some(text) => found |= stars.contains(&text.trim()),
-            None => hits.unresolved(item, "an IAM statement's Action or Resource"),
+        match (item.text(), &item.val) {
+            (Some(text), _) => found |= stars.contains(&text.trim()),
+            (None, Val::Unknown(unknown)) if !stars.iter().any(|star| unknown.may_be(star, resource.template)) => {}
+            (None, _) => hits.unresolved(item, "an IAM statement's Action or Resource"),
         }
     }
     found
@@ -140,5 +143,33 @@ Parameters:
             "{unresolved:?}"
         );
         assert!(unresolved[1].starts_with("27:62 Imported `Imported` PolicyDocument is not known"), "{unresolved:?}");
+    }
+
+    #[test]
+    fn resources_built_from_deploy_time_values_are_checked_when_they_may_be_a_wildcard() {
+        let yaml = r#"
+Parameters:
+  Bucket: {Type: String}
+  Anything: {Type: String}
+Resources:
+  Key: {Type: AWS::KMS::Key}
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - Effect: Allow
+                Action: "*"
+                Resource:
+                  - !Sub "arn:${AWS::Partition}:s3:::${Bucket}/*"
+                  - !GetAtt Key.Arn
+              - {Effect: Allow, Action: "*", Resource: !Sub "${Anything}"}
+"#;
+        let unresolved = hits("unresolved-value", yaml);
+        assert_eq!(unresolved.len(), 1, "only the statement whose Resource may be \"*\": {unresolved:?}");
+        assert!(unresolved[0].starts_with("19:61 Role an IAM statement's Action or Resource"), "{unresolved:?}");
+        assert_eq!(hits("iam-wildcard-admin", yaml), Vec::<String>::new());
     }
 }

@@ -259,9 +259,11 @@ pub struct Resource<'a> {
     pub id: &'a str,
     pub ty: &'a str,
     pub loc: Loc,
-    /// The evaluated `Properties` (None when the resource has none).
-    pub props: Option<&'a Ev>,
+    /// The evaluated `Properties` (None when the resource has none); read through [`Resource::props`].
+    props: Option<&'a Ev>,
     pub template: &'a Template<'a>,
+    /// Set when a rule reads the properties: a resource no rule reads needs no scenario exploration.
+    inspected: std::cell::Cell<bool>,
     /// Security group permissions, read on first use (see [`sg::permissions`]).
     ingress: std::cell::OnceCell<Vec<sg::Permission<'a>>>,
     egress: std::cell::OnceCell<Vec<sg::Permission<'a>>>,
@@ -269,11 +271,31 @@ pub struct Resource<'a> {
 
 impl<'a> Resource<'a> {
     pub fn new(id: &'a str, ty: &'a str, loc: Loc, props: Option<&'a Ev>, template: &'a Template<'a>) -> Self {
-        Self { id, ty, loc, props, template, ingress: Default::default(), egress: Default::default() }
+        Self {
+            id,
+            ty,
+            loc,
+            props,
+            template,
+            inspected: std::cell::Cell::new(false),
+            ingress: Default::default(),
+            egress: Default::default(),
+        }
+    }
+
+    /// The evaluated `Properties`.
+    pub fn props(&self) -> Option<&'a Ev> {
+        self.inspected.set(true);
+        self.props
     }
 
     pub fn prop(&self, name: &str) -> Option<&'a Ev> {
-        self.props.and_then(|p| p.get(name))
+        self.props().and_then(|p| p.get(name))
+    }
+
+    /// Whether any rule has read the properties.
+    pub fn inspected(&self) -> bool {
+        self.inspected.get()
     }
 }
 
@@ -370,7 +392,7 @@ pub fn check_resource(resource: &Resource<'_>, hits: &mut Hits<'_>) {
 pub fn require_true(resource: &Resource<'_>, property: &str, hits: &mut Hits<'_>) -> Option<(Loc, String)> {
     match resource.prop(property) {
         None => {
-            Some((resource.props.map_or(resource.loc, |p| p.loc), format!("`{property}` is not set (default false)")))
+            Some((resource.props().map_or(resource.loc, |p| p.loc), format!("`{property}` is not set (default false)")))
         }
         Some(value) => match value.boolean() {
             Some(true) => None,

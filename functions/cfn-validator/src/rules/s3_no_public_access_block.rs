@@ -24,7 +24,7 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
         return;
     }
     let Some(block) = resource.prop("PublicAccessBlockConfiguration") else {
-        let loc = resource.props.map_or(resource.loc, |p| p.loc);
+        let loc = resource.props().map_or(resource.loc, |p| p.loc);
         hits.push(
             RuleId::S3NoPublicAccessBlock,
             loc,

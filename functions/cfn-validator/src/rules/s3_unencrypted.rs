@@ -21,7 +21,7 @@ pub fn check(resource: &Resource<'_>, hits: &mut Hits<'_>) {
         return;
     }
     if resource.prop("BucketEncryption").is_none() {
-        let loc = resource.props.map_or(resource.loc, |p| p.loc);
+        let loc = resource.props().map_or(resource.loc, |p| p.loc);
         hits.push(RuleId::S3Unencrypted, loc, format!("bucket `{}` declares no BucketEncryption", resource.id));
     }
 }

@@ -195,7 +195,7 @@ fn read_permissions<'a>(resource: &Resource<'a>, direction: Direction) -> Vec<Pe
             )),
         }
     } else if resource.ty == standalone
-        && let Some(props) = resource.props
+        && let Some(props) = resource.props()
     {
         out.push(permission(props, direction, target_group(resource, props)));
     }
