@@ -1,4 +1,5 @@
-//! The functions under a real Lambda runtime emulator, `cargo lambda watch`, fed with the sample events
+//! The functions under a real Lambda runtime emulator, `cargo lambda watch` (its Invoke and Runtime APIs),
+//! fed with the sample events
 //! in events/ after [`EventRig::prepare`] has rewritten them to the local rig: the job id becomes a job
 //! of the CodePipeline stand-in, the bucket a fresh moto bucket holding the event's artifact (zipped from
 //! `events/artifacts/<last segment of the object key>/`), the stack and secret names unique ones that
@@ -11,8 +12,8 @@ use crate::rig;
 use crate::standin::CodePipelineStandIn;
 use aws_config::SdkConfig;
 use serde_json::{Value, json};
-use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -69,6 +70,29 @@ pub fn cargo_lambda_bin() -> PathBuf {
     PathBuf::from("cargo-lambda")
 }
 
+/// The target directory this executable was built in: `<dir>/debug/deps/<test>` or `<dir>/debug/<bin>`.
+fn own_target_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let mut dir = exe.parent()?;
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir = dir.parent()?;
+    }
+    Some(dir.to_path_buf())
+}
+
+/// A function's binary: in `FUNCTIONS_BIN_DIR`, else beside this executable (the same build: `cargo test
+/// --workspace` builds the three binaries for their own CLI tests).
+pub fn function_bin(name: &str) -> PathBuf {
+    let dir = std::env::var_os("FUNCTIONS_BIN_DIR").map(PathBuf::from).or_else(own_target_dir);
+    let path = dir.map(|d| d.join(name)).unwrap_or_else(|| PathBuf::from(name));
+    assert!(
+        path.is_file(),
+        "no {name} binary at {} (build the workspace first: cargo build --workspace --all-targets)",
+        path.display()
+    );
+    path
+}
+
 /// A running `cargo lambda watch`, stopped (with the functions it started) on drop or when this process
 /// exits.
 #[derive(Debug)]
@@ -83,6 +107,15 @@ impl Drop for LambdaWatch {
     fn drop(&mut self) {
         if let Some((mut watcher, group)) = self.process.take() {
             let _ = Command::new("kill").arg("--").arg(format!("-{group}")).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if watcher.try_wait().ok().flatten().is_some() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = Command::new("kill").args(["-KILL", "--"]).arg(format!("-{group}")).status();
+            let _ = watcher.kill();
             let _ = watcher.wait();
         }
     }
@@ -100,21 +133,36 @@ pub enum InvokeError {
 }
 
 impl LambdaWatch {
-    /// Starts `cargo lambda watch` at the workspace root on a free loopback port, with `env` for the
-    /// functions (on top of this process's environment). Its log goes to a file outside the workspace (it
-    /// watches the workspace and a log inside it would trigger rebuilds).
+    /// Starts `cargo lambda watch --only-lambda-apis` (the Lambda Invoke and Runtime APIs) on a free
+    /// loopback port and each of [`FUNCTIONS`] against its Runtime API, as Lambda runs a `provided.al2023`
+    /// bootstrap: the binaries this build produced ([`function_bin`]), with `env` on top of this process's
+    /// environment. The emulator's and the functions' output go to one log file outside the workspace.
+    ///
+    /// The emulator is not left to build the functions itself: it runs `cargo run --bin <name>`, which
+    /// resolves features for that package alone, so the same crates would be rebuilt with other features
+    /// (aws-sdk-ec2 alone takes ten minutes) and overwrite the workspace build's artifacts, every run.
     pub fn start(env: &[(String, String)]) -> Self {
         let port = free_port();
         let log = std::env::temp_dir().join(format!("pipeline-gates-lambda-watch-{}-{port}.log", std::process::id()));
-        // The shell puts cargo lambda watch in its own process group and kills the group when this process
-        // ends, so no function outlives a test that panicked or was killed.
+        let bins: Vec<PathBuf> = FUNCTIONS.iter().map(|f| function_bin(f)).collect();
+        // The shell leads its own process group (the emulator and the functions are in it) and kills the
+        // group when it ends: on drop, or when this process goes away (a panicked or killed test).
         let script = r#"
-set -m
-"$1" lambda watch --invoke-address 127.0.0.1 --invoke-port "$2" --ignore-changes >"$3" 2>&1 &
-child=$!
-echo "$child"
-trap 'kill -- -$child 2>/dev/null' EXIT
-while kill -0 "$4" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.5; done
+cargo_lambda=$1 port=$2 log=$3 parent=$4; shift 4
+trap 'trap - EXIT TERM; kill 0 2>/dev/null' EXIT TERM
+"$cargo_lambda" lambda watch --only-lambda-apis --invoke-address 127.0.0.1 --invoke-port "$port" >"$log" 2>&1 &
+watch=$!
+until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+  kill -0 "$watch" 2>/dev/null || exit 1
+  sleep 0.1
+done
+for bin in "$@"; do
+  name=${bin##*/}
+  AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$port/.rt/$name" AWS_LAMBDA_FUNCTION_NAME="$name" \
+    AWS_LAMBDA_FUNCTION_VERSION='$LATEST' AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256 "$bin" >>"$log" 2>&1 &
+done
+echo ready
+while kill -0 "$parent" 2>/dev/null && kill -0 "$watch" 2>/dev/null; do sleep 0.5; done
 "#;
         let bin = cargo_lambda_bin();
         let mut command = Command::new("bash");
@@ -124,7 +172,9 @@ while kill -0 "$4" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.5; do
             .arg(port.to_string())
             .arg(&log)
             .arg(std::process::id().to_string())
+            .args(&bins)
             .current_dir(workspace_root())
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
@@ -132,23 +182,25 @@ while kill -0 "$4" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.5; do
             command.env(key, value);
         }
         let mut watcher = command.spawn().unwrap_or_else(|e| panic!("cannot start bash to run cargo lambda: {e}"));
-        let mut line = String::new();
+        let group = watcher.id();
         let stdout = watcher.stdout.take().expect("piped stdout");
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("cargo lambda pid");
-        let group: u32 = line.trim().parse().unwrap_or_else(|_| panic!("watcher printed {line:?}, not a pid"));
-        let watch = Self { process: Some((watcher, group)), port, log };
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let started = Instant::now();
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "cargo lambda watch did not listen on {addr} within 60 s (binary: {}; install it with \
-                 ./scripts/test or `pip install cargo-lambda`, or set CARGO_LAMBDA_BIN). Its log:\n{}",
-                bin.display(),
-                watch.log_tail(40)
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let mut watch = Self { process: Some((watcher, group)), port, log };
+        // "ready" once the emulator listens and the functions are started; nothing when it gave up.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+            let _ = tx.send(line);
+        });
+        let ready = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
+        let exited = watch.process.as_mut().is_some_and(|(w, _)| w.try_wait().ok().flatten().is_some());
+        assert!(
+            ready.trim() == "ready" && !exited,
+            "cargo lambda watch exited or did not listen on 127.0.0.1:{port} within 60 s (binary: {}; install it \
+             with ./scripts/test or `pip install cargo-lambda`, or set CARGO_LAMBDA_BIN). Its log:\n{}",
+            bin.display(),
+            watch.log_tail(40)
+        );
         watch
     }
 
@@ -164,7 +216,7 @@ while kill -0 "$4" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.5; do
     }
 
     /// Invokes `function` with `payload` as the Lambda Invoke API does (synchronously) and returns its
-    /// response. The first invocation of a function builds it, hence the generous timeout.
+    /// response, within `timeout`.
     pub async fn invoke(&self, function: &str, payload: &Value, timeout: Duration) -> Result<Value, InvokeError> {
         let body = serde_json::to_vec(payload).expect("serialize payload");
         let path = format!("/2015-03-31/functions/{function}/invocations");
@@ -297,8 +349,12 @@ impl<'a> EventRig<'a> {
         let configuration = &mut data["actionConfiguration"]["configuration"];
         let mut stack_name = None;
         let mut secret_id = None;
-        if let Some(params) = configuration["UserParameters"].as_str() {
-            if let Ok(mut object) = serde_json::from_str::<serde_json::Map<String, Value>>(params) {
+        if let Some(params) = configuration["UserParameters"].as_str()
+            && params.trim_start().starts_with('{')
+        {
+            let mut object: serde_json::Map<String, Value> = serde_json::from_str(params)
+                .unwrap_or_else(|e| panic!("{name}: UserParameters is not a JSON object: {e}"));
+            {
                 if let Some(stack) = object.get("stackName").and_then(Value::as_str) {
                     // Keep the name's ending so that a deletable-stack pattern like *-test still matches.
                     let (head, tail) = stack.rsplit_once('-').unwrap_or((stack, ""));
@@ -352,6 +408,22 @@ impl<'a> EventRig<'a> {
             .send()
             .await
             .unwrap_or_else(|e| panic!("create secret {name} in moto: {e:?}"));
+    }
+
+    /// The physical id of a stack's resource in moto.
+    pub async fn physical_id(&self, stack: &str, logical: &str) -> String {
+        let detail = aws_sdk_cloudformation::Client::new(&self.aws)
+            .describe_stack_resource()
+            .stack_name(stack)
+            .logical_resource_id(logical)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("describe {logical} of {stack}: {e:?}"));
+        detail
+            .stack_resource_detail()
+            .and_then(|d| d.physical_resource_id())
+            .unwrap_or_else(|| panic!("{logical} of {stack} has no physical id"))
+            .to_string()
     }
 
     /// The status of a stack in moto, `None` once it is gone.

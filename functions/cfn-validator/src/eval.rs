@@ -69,21 +69,39 @@ impl fmt::Display for Unknown {
 }
 
 impl Unknown {
-    /// Whether the value, once known, may be exactly `text`. Conservative: true unless it provably cannot —
-    /// a pseudo parameter or the name/ARN of an AWS resource never contains `*`, and an `Fn::Sub` result
-    /// keeps its literal pieces (`arn:${AWS::Partition}:s3:::b/*` is never `*`).
+    /// Whether the value, once known, may be `text` (surrounding whitespace aside; `text` has none).
+    /// Conservative: true unless it provably cannot — a pseudo parameter, an AWS resource's `Ref` or its
+    /// `...Arn`/`...Id`/`...Name` attribute never contains `*`, and an `Fn::Sub` result keeps its literal
+    /// pieces (`arn:${AWS::Partition}:s3:::b/*` is never `*`).
     pub fn may_be(&self, text: &str, template: &Template<'_>) -> bool {
         match self {
             Unknown::Parameter { .. } | Unknown::Function(_) => true,
             Unknown::Pseudo(_) => !text.contains('*'),
-            Unknown::Resource { id, .. } => {
-                // A custom resource's provider chooses its physical id and attributes freely.
-                let aws_type = template
-                    .resource_type(id)
-                    .is_some_and(|ty| ty.starts_with("AWS::") && ty != "AWS::CloudFormation::CustomResource");
-                !aws_type || !text.contains('*')
+            Unknown::Resource { id, attribute } => {
+                // A custom resource's provider chooses its physical id and attributes freely, and attributes
+                // such as a nested stack's `Outputs.X` or an SSM parameter's `Value` are free text.
+                let aws_type = template.resource_type(id).is_some_and(|ty| {
+                    ty.starts_with("AWS::") && ty != "AWS::CloudFormation::CustomResource"
+                });
+                let identifier = attribute.as_deref().is_none_or(|a| {
+                    !a.contains('.') && (a.ends_with("Arn") || a.ends_with("Id") || a.ends_with("Name"))
+                });
+                !(aws_type && identifier) || !text.contains('*')
             }
-            Unknown::Derived { pattern: Some(pattern), .. } => matches_pattern(pattern, text),
+            Unknown::Derived { pattern: Some(pattern), .. } => {
+                // A dynamic reference (`{{resolve:...}}`) is replaced at deployment by any text.
+                if pattern.iter().flatten().any(|literal| literal.contains("{{resolve:")) {
+                    return true;
+                }
+                // Whitespace is dropped from the literal pieces: the value is compared trimmed, and dropping
+                // more only lets more values fit (conservative).
+                let squeezed: Vec<Option<String>> = pattern
+                    .iter()
+                    .map(|piece| piece.as_ref().map(|l| l.chars().filter(|c| !c.is_whitespace()).collect::<String>()))
+                    .filter(|piece| piece.as_ref().is_none_or(|l| !l.is_empty()))
+                    .collect();
+                matches_pattern(&squeezed, text)
+            }
             Unknown::Derived { pattern: None, .. } => true,
             Unknown::Invalid => false,
         }
@@ -1019,6 +1037,7 @@ Parameters:
 Resources:
   Bucket: {Type: AWS::S3::Bucket}
   Custom: {Type: Custom::Thing}
+  Nested: {Type: AWS::CloudFormation::Stack}
   R:
     Type: X
     Properties:
@@ -1031,6 +1050,9 @@ Resources:
       CustomValue: !GetAtt Custom.Value
       Partition: !Ref AWS::Partition
       Import: !ImportValue shared
+      Output: !GetAtt Nested.Outputs.Target
+      Padded: !Sub " ${Free} "
+      Resolved: !Sub "{{resolve:ssm:${Free}}}"
 "#;
         let root = parse(text).expect("parses");
         let template = Template::new(&root, None);
@@ -1049,6 +1071,9 @@ Resources:
         assert!(!may_be("BucketArn", "*"), "an AWS resource's ARN");
         assert!(may_be("CustomValue", "*"), "a custom resource's attribute may be anything");
         assert!(!may_be("Partition", "*") && may_be("Import", "*"));
+        assert!(may_be("Output", "*"), "a nested stack's output is free text");
+        assert!(may_be("Padded", "*"), "compared trimmed");
+        assert!(may_be("Resolved", "*"), "a dynamic reference");
     }
 
     #[test]

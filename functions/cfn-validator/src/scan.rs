@@ -251,8 +251,9 @@ impl Scanner {
             Some((hits.hits, resource.inspected()))
         });
         // The scenario limit only leaves something unchecked when a rule reads this resource's properties:
-        // for a type no rule looks at (a pipeline, a log group), the choices change nothing any rule sees.
-        let inspected = exploration.runs.iter().any(|(_, run)| run.as_ref().is_some_and(|(_, inspected)| *inspected));
+        // for a type no rule looks at (a pipeline, a log group), the choices change nothing any rule sees. A
+        // run where the resource's Condition was false tells nothing about that, so it counts as read.
+        let inspected = exploration.runs.iter().any(|(_, run)| run.as_ref().is_none_or(|(_, inspected)| *inspected));
         let mut findings = Vec::new();
         if condition.is_some_and(|c| c.as_str().is_none()) {
             let loc = condition.map_or(loc, |c| c.loc);
@@ -466,6 +467,26 @@ Resources:
             "{:?}",
             ids(&report)
         );
+    }
+
+    #[test]
+    fn the_scenario_limit_is_reported_only_where_a_rule_reads_the_resource() {
+        // Nine free parameters: 2^9 = 512 combinations, beyond the 256 evaluated.
+        let params: String = (0..9).map(|i| format!("  P{i}: {{Type: String, Default: d{i}}}\n")).collect();
+        let joined: String = (0..9).map(|i| format!("${{P{i}}}")).collect::<Vec<_>>().join("-");
+        let text = format!(
+            "Parameters:\n{params}Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties: {{TopicName: !Sub \"{joined}\"}}\n  \
+             Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: !Sub \"{joined}\"\n      \
+             SecurityGroupIngress: [{{IpProtocol: tcp, FromPort: 443, ToPort: 443, CidrIp: 10.0.0.0/8}}]\n"
+        );
+        let report = scan(&text, &[]);
+        let limited: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.message.contains("combinations checked"))
+            .map(|f| f.resource.as_deref().unwrap_or(""))
+            .collect();
+        assert_eq!(limited, ["Sg"], "{:#?}", report.findings);
     }
 
     #[test]

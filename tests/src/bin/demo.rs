@@ -101,14 +101,26 @@ async fn run(postgres: Option<String>) -> Result<bool, String> {
         let step_started = Instant::now();
         println!("━━ {} · events/{name}.json", event.function);
         println!("   expected: {expected}");
-        let response = watch.invoke(event.function, &event.payload, Duration::from_secs(900)).await;
-        if let Err(error) = response {
-            println!("   ✗ the invocation failed: {error}\n{}", watch.log_tail(30));
-            as_expected = false;
-            continue;
-        }
+        let response = match watch.invoke(event.function, &event.payload, Duration::from_secs(300)).await {
+            Ok(response) => response,
+            Err(error) => {
+                println!("   ✘ the invocation failed: {error}\n{}", watch.log_tail(30));
+                as_expected = false;
+                continue;
+            }
+        };
         let elapsed = step_started.elapsed().as_secs_f64();
-        for result in standin.results_for(&event.job_id) {
+        let results = standin.results_for(&event.job_id);
+        if results.len() != 1 {
+            println!("   ✘ the job got {} results instead of exactly one (response {response})", results.len());
+            as_expected = false;
+        }
+        for result in results {
+            let label = if matches!(result.outcome, RecordedOutcome::Success { .. }) { "success" } else { "failure" };
+            if response["result"] != label {
+                println!("   ✘ the function answered {response}, but the job's result is a {label}");
+                as_expected = false;
+            }
             match &result.outcome {
                 RecordedOutcome::Success { summary, output_variables, .. } => {
                     println!("   ✔ PutJobSuccessResult ({elapsed:.1} s): {}", summary.as_deref().unwrap_or(""));
