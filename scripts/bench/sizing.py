@@ -16,13 +16,15 @@ import db_bench  # noqa: E402
 import sg_bench  # noqa: E402
 
 
-def measure(argv, ok=(0, 1), env=None):
+def measure(argv, ok=(0, 1), env=None, expect=None):
     """(peak RSS MiB, wall s, CPU s) of one run."""
     report = tempfile.NamedTemporaryFile(prefix="sizing-", suffix=".time", delete=False).name
     done = subprocess.run(["/usr/bin/time", "-o", report, "-f", "%M %e %U %S", *argv],
                           capture_output=True, text=True, env=env)
     if done.returncode not in ok:
         raise SystemExit("%s exited %d:\n%s\n%s" % (argv[0], done.returncode, done.stdout[-2000:], done.stderr[-2000:]))
+    if expect and expect not in done.stdout:
+        raise SystemExit("%s did not do the work (%r not in its output):\n%s" % (argv[0], expect, done.stdout[-2000:]))
     with open(report) as f:
         rss_kb, wall, user, system = f.read().split()[-4:]
     os.unlink(report)
@@ -38,7 +40,8 @@ def main():
     subprocess.run([sys.executable, os.path.join(HERE, "gen_template.py"), "--resources", "500", "-o", template],
                    check=True, capture_output=True)
     rows.append(("cfn-validator", "scan of a 1 MB template with 500 resources",
-                 measure([os.path.join(bins, "cfn-validator"), "scan", "--format", "json", template])))
+                 measure([os.path.join(bins, "cfn-validator"), "scan", "--format", "json", template],
+                         expect='"resources": 500')))
 
     migrations = os.path.join(work, "m500")
     db_bench.generate(migrations, 500)
@@ -47,7 +50,7 @@ def main():
         url = "postgres://postgres@127.0.0.1:5432/%s" % db
         rows.append(("db-deploy", "forecast + deploy of 500 migrations (PostgreSQL)",
                      measure([os.path.join(bins, "db-deploy"), "deploy", "--url", url, "--migrations", migrations],
-                             ok=(0,))))
+                             ok=(0,), expect="applied 500 migrations")))
     finally:
         db_bench.drop_db(db)
 
@@ -56,7 +59,7 @@ def main():
     env = dict(os.environ, AWS_REGION=sg_bench.REGION)
     rows.append(("sg-validator", "check of a stack with 250 security groups (moto)",
                  measure([os.path.join(bins, "sg-validator"), "check", "--stack", stack, "--approved-cidr",
-                          sg_bench.APPROVED, "--format", "json"], env=env)))
+                          sg_bench.APPROVED, "--format", "json"], env=env, expect='"groupsChecked": 250')))
 
     print("| function | workload | peak RSS | CPU | wall |")
     print("| --- | --- | ---: | ---: | ---: |")

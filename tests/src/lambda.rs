@@ -12,8 +12,8 @@ use crate::rig;
 use crate::standin::CodePipelineStandIn;
 use aws_config::SdkConfig;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

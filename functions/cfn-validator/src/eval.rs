@@ -80,9 +80,9 @@ impl Unknown {
             Unknown::Resource { id, attribute } => {
                 // A custom resource's provider chooses its physical id and attributes freely, and attributes
                 // such as a nested stack's `Outputs.X` or an SSM parameter's `Value` are free text.
-                let aws_type = template.resource_type(id).is_some_and(|ty| {
-                    ty.starts_with("AWS::") && ty != "AWS::CloudFormation::CustomResource"
-                });
+                let aws_type = template
+                    .resource_type(id)
+                    .is_some_and(|ty| ty.starts_with("AWS::") && ty != "AWS::CloudFormation::CustomResource");
                 let identifier = attribute.as_deref().is_none_or(|a| {
                     !a.contains('.') && (a.ends_with("Arn") || a.ends_with("Id") || a.ends_with("Name"))
                 });
