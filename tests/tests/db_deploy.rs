@@ -520,7 +520,7 @@ async fn handler_forecast_failure_lists_file_line_and_rule() {
         "forecast failed: 2 errors, 0 warnings; nothing was applied\n\
          error V2__index.sql:2 index-too-many-columns: index `orders_wide` on `orders` has 4 columns (a, b, c, d); at \
          most 3 are allowed\nerror V2__index.sql:3 drop-table: drops table `legacy` and every row in it\n\
-         would run: V1 (orders) (V1__orders.sql, 1 statements)\nwould run: V2 (index) (V2__index.sql, 2 statements)"
+         would run: V1 (orders) (V1__orders.sql, 1 statement)\nwould run: V2 (index) (V2__index.sql, 2 statements)"
     );
     assert_eq!(db.query("SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE()"), "0");
 }

@@ -19,12 +19,10 @@ fn tool(package: &str, executable: &str) -> PathBuf {
     let tools = std::env::var_os("PIPELINE_GATES_TOOLS")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/pipeline-gates/tools")));
-    if let Some(path) = tools.map(|dir| dir.join(package).join("bin").join(executable)) {
-        if path.exists() {
-            return path;
-        }
-    }
-    PathBuf::from(executable)
+    tools
+        .map(|dir| dir.join(package).join("bin").join(executable))
+        .filter(|path| path.exists())
+        .unwrap_or_else(|| PathBuf::from(executable))
 }
 
 fn run(package: &str, executable: &str, args: &[&str]) -> Output {

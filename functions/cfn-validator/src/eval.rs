@@ -86,7 +86,7 @@ impl Unknown {
                 let identifier = attribute.as_deref().is_none_or(|a| {
                     !a.contains('.') && (a.ends_with("Arn") || a.ends_with("Id") || a.ends_with("Name"))
                 });
-                !(aws_type && identifier) || !text.contains('*')
+                !(aws_type && identifier && text.contains('*'))
             }
             Unknown::Derived { pattern: Some(pattern), .. } => {
                 // A dynamic reference (`{{resolve:...}}`) is replaced at deployment by any text.

@@ -6,6 +6,17 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// `V1__a.sql, 2 statements`; the script is left out when the step's name already gives it (a changeset's
+/// `changeset alice:1 (changelog.sql)`).
+fn where_what(step: &crate::deploy::Step) -> String {
+    let statements = plural(step.statements, "statement", "statements");
+    if step.migration.contains(&format!("({})", step.script)) {
+        statements
+    } else {
+        format!("{}, {statements}", step.script)
+    }
+}
+
 fn at_version(version: Option<&str>) -> String {
     match version {
         Some(v) => format!("schema at version {v}"),
@@ -83,13 +94,7 @@ pub fn lines(report: &Report) -> Vec<String> {
         out.push(format!("baselined the existing schema as version {version}"));
     }
     for step in &report.applied {
-        out.push(format!(
-            "applied {} ({}, {} statements, {} ms)",
-            step.migration,
-            step.script,
-            step.statements,
-            step.millis.unwrap_or(0)
-        ));
+        out.push(format!("applied {} ({}, {} ms)", step.migration, where_what(step), step.millis.unwrap_or(0)));
     }
     // By label: the changesets of one changelog share their script.
     let done: Vec<&str> = report.applied.iter().map(|s| s.migration.as_str()).collect();
@@ -102,7 +107,7 @@ pub fn lines(report: &Report) -> Vec<String> {
     if let Some(verb) = verb {
         for step in report.pending.iter().filter(|s| !done.contains(&s.migration.as_str())) {
             let how = if step.in_transaction { "" } else { ", outside a transaction" };
-            out.push(format!("{verb}: {} ({}, {} statements{how})", step.migration, step.script, step.statements));
+            out.push(format!("{verb}: {} ({}{how})", step.migration, where_what(step)));
         }
     }
     if report.beyond_target > 0 {

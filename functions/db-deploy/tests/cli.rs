@@ -66,7 +66,7 @@ fn forecast_deploy_and_validate_on_sqlite() {
     let (code, out, _) = db_deploy(&["deploy", "--url", &url, "--migrations", &migrations]);
     assert_eq!(code, 0, "{out}");
     assert!(out.ends_with("applied 2 migrations; schema at version 2; 0 warnings\n"), "{out}");
-    assert!(out.starts_with("applied V1 (accounts) (V1__accounts.sql, 1 statements, "), "{out}");
+    assert!(out.starts_with("applied V1 (accounts) (V1__accounts.sql, 1 statement, "), "{out}");
 
     let (code, out, _) = db_deploy(&["validate", "--url", &url, "--migrations", &migrations, "--format", "json"]);
     assert_eq!(code, 0, "{out}");

@@ -3,6 +3,7 @@
 //! job result.
 //!
 //! `demo [--postgres URL]`: db-deploy runs on a SQLite file by default, on PostgreSQL when a URL is given.
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "a terminal program: the summary is its output")]
 
 use serde_json::json;
 use std::process::ExitCode;
