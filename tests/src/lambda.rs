@@ -58,16 +58,7 @@ pub fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 /// The `cargo-lambda` executable: `CARGO_LAMBDA_BIN`, the project venv, or PATH.
 pub fn cargo_lambda_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("CARGO_LAMBDA_BIN") {
-        return bin.into();
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        let venv = PathBuf::from(home).join(".cache/pipeline-gates/venv/bin/cargo-lambda");
-        if venv.exists() {
-            return venv;
-        }
-    }
-    PathBuf::from("cargo-lambda")
+    crate::moto::venv_bin("CARGO_LAMBDA_BIN", "cargo-lambda")
 }
 
 /// The target directory this executable was built in: `<dir>/debug/deps/<test>` or `<dir>/debug/<bin>`.

@@ -43,16 +43,19 @@ pub fn moto() -> &'static Moto {
 
 /// The path of `moto_server`: `MOTO_SERVER_BIN`, the project venv, or PATH.
 pub fn moto_server_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("MOTO_SERVER_BIN") {
+    venv_bin("MOTO_SERVER_BIN", "moto_server")
+}
+
+/// A tool the test script installs into the project venv: the path in `override_var`, else
+/// `~/.cache/pipeline-gates/venv/bin/<name>` when it exists, else `name` on PATH.
+pub fn venv_bin(override_var: &str, name: &str) -> PathBuf {
+    if let Some(bin) = std::env::var_os(override_var) {
         return bin.into();
     }
-    if let Some(home) = std::env::var_os("HOME") {
-        let venv = PathBuf::from(home).join(".cache/pipeline-gates/venv/bin/moto_server");
-        if venv.exists() {
-            return venv;
-        }
-    }
-    PathBuf::from("moto_server")
+    std::env::var_os("HOME")
+        .map(|home| PathBuf::from(home).join(".cache/pipeline-gates/venv/bin").join(name))
+        .filter(|path| path.exists())
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 /// Starts a private moto server with extra environment (e.g. `INITIAL_NO_AUTH_ACTION_COUNT`). It is

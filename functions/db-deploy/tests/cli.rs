@@ -59,7 +59,7 @@ fn forecast_deploy_and_validate_on_sqlite() {
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(
         out,
-        "would run: V1 (accounts) (V1__accounts.sql, 1 statements)\nwould run: V2 (seed) (V2__seed.sql, 1 statements)\n\
+        "would run: V1 (accounts) (V1__accounts.sql, 1 statement)\nwould run: V2 (seed) (V2__seed.sql, 1 statement)\n\
          forecast passed: 2 migrations would run; schema has no version yet; 0 warnings\n"
     );
 
