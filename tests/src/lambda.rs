@@ -92,10 +92,15 @@ pub struct LambdaWatch {
     process: Option<(std::process::Child, u32)>,
     port: u16,
     log: PathBuf,
+    /// Keep the log file after the drop (it is removed otherwise, unless the thread is panicking).
+    keep_log: bool,
 }
 
 impl Drop for LambdaWatch {
     fn drop(&mut self) {
+        if !self.keep_log && !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        }
         if let Some((mut watcher, group)) = self.process.take() {
             let _ = Command::new("kill").arg("--").arg(format!("-{group}")).status();
             let deadline = Instant::now() + Duration::from_secs(5);
@@ -175,7 +180,7 @@ while kill -0 "$parent" 2>/dev/null && kill -0 "$watch" 2>/dev/null; do sleep 0.
         let mut watcher = command.spawn().unwrap_or_else(|e| panic!("cannot start bash to run cargo lambda: {e}"));
         let group = watcher.id();
         let stdout = watcher.stdout.take().expect("piped stdout");
-        let mut watch = Self { process: Some((watcher, group)), port, log };
+        let mut watch = Self { process: Some((watcher, group)), port, log, keep_log: false };
         // "ready" once the emulator listens and the functions are started; nothing when it gave up.
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -195,7 +200,7 @@ while kill -0 "$parent" 2>/dev/null && kill -0 "$watch" 2>/dev/null; do sleep 0.
         watch
     }
 
-    /// The last `lines` lines of the emulator's log (build output and the functions' logs).
+    /// The last `lines` lines of the log (the emulator's and the functions').
     pub fn log_tail(&self, lines: usize) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let all: Vec<&str> = text.lines().collect();
@@ -204,6 +209,11 @@ while kill -0 "$parent" 2>/dev/null && kill -0 "$watch" 2>/dev/null; do sleep 0.
 
     pub fn log_path(&self) -> &Path {
         &self.log
+    }
+
+    /// Keeps the log file when this is dropped.
+    pub fn keep_log(&mut self) {
+        self.keep_log = true;
     }
 
     /// Invokes `function` with `payload` as the Lambda Invoke API does (synchronously) and returns its

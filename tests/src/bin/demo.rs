@@ -89,7 +89,8 @@ async fn run(postgres: Option<String>) -> Result<bool, String> {
     let standin = CodePipelineStandIn::start();
     println!("  CodePipeline job API stand-in:                   {}", standin.endpoint());
     println!("  db-deploy database:                              {database}");
-    let watch = LambdaWatch::start(&function_env(moto().endpoint(), standin.endpoint()));
+    let mut watch = LambdaWatch::start(&function_env(moto().endpoint(), standin.endpoint()));
+    watch.keep_log();
     println!("  Lambda runtime emulator (cargo lambda watch):    log {}", watch.log_path().display());
     let aws = rig::aws_config(moto().endpoint()).await;
     let rig = EventRig::new(aws, &standin, secret).await;
