@@ -20,9 +20,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// The three functions (package = binary = the name `cargo lambda watch` serves them under).
 pub const FUNCTIONS: [&str; 3] = ["cfn-validator", "sg-validator", "db-deploy"];
 
-/// The workspace root (where `cargo lambda watch` runs).
+/// The workspace root. Under cargo the runtime `CARGO_MANIFEST_DIR` (the checkout being tested): clones that
+/// share one `CARGO_TARGET_DIR` (CI's) can leave a binary whose compile-time path is another checkout's.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.join("Cargo.toml").is_file())
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir.parent().expect("tests/ is inside the workspace").to_path_buf()
 }
 
 pub fn events_dir() -> PathBuf {

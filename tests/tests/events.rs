@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 #[test]
 fn every_file_in_events_parses_with_its_functions_configuration() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+    let dir = test_support::lambda::events_dir();
     let mut per_function: BTreeMap<&str, usize> = BTreeMap::new();
     for entry in std::fs::read_dir(&dir).expect("events/ exists") {
         let path = entry.expect("entry").path();

@@ -2,7 +2,6 @@
 //! current), no page is left for a rule that no longer exists, and no id is used by both tools.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 #[test]
 fn docs_rules_has_exactly_one_page_per_rule() {
@@ -11,7 +10,7 @@ fn docs_rules_has_exactly_one_page_per_rule() {
     let shared: Vec<&&str> = cfn.intersection(&db).collect();
     assert!(shared.is_empty(), "rule ids used by both tools (one page cannot describe both): {shared:?}");
 
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/rules");
+    let dir = test_support::lambda::workspace_root().join("docs/rules");
     let pages: BTreeSet<String> =
         std::fs::read_dir(&dir).expect("docs/rules").filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
     let expected: BTreeSet<String> = cfn.iter().chain(db.iter()).map(|id| format!("{id}.md")).collect();
