@@ -33,3 +33,40 @@ pub async fn run<A: Action>(action: A) -> Result<(), lambda_runtime::Error> {
     logging::init();
     Harness::from_env(action).await.serve().await
 }
+
+/// The `RuleId` enum of a rule set (cfn-validator's, db-deploy's): one line per rule,
+/// `Variant => "kebab-case-id", module;`, where `module::META` is that rule's `RuleMeta` (a type the calling
+/// module defines). Gives `ALL`, `as_str`, `parse` and `meta`.
+#[macro_export]
+macro_rules! rule_ids {
+    ($($variant:ident => $id:literal, $module:ident;)*) => {
+        /// Every built-in rule.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum RuleId {
+            $($variant,)*
+        }
+
+        impl RuleId {
+            pub const ALL: &'static [RuleId] = &[$(RuleId::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(RuleId::$variant => $id,)*
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<RuleId> {
+                match text {
+                    $($id => Some(RuleId::$variant),)*
+                    _ => None,
+                }
+            }
+
+            pub fn meta(self) -> &'static RuleMeta {
+                match self {
+                    $(RuleId::$variant => &$module::META,)*
+                }
+            }
+        }
+    };
+}

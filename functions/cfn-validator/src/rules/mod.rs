@@ -72,40 +72,7 @@ pub struct RuleMeta {
     pub checkov: &'static [&'static str],
 }
 
-macro_rules! rule_ids {
-    ($($variant:ident => $id:literal, $module:ident;)*) => {
-        /// Every built-in rule.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum RuleId {
-            $($variant,)*
-        }
-
-        impl RuleId {
-            pub const ALL: &'static [RuleId] = &[$(RuleId::$variant,)*];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(RuleId::$variant => $id,)*
-                }
-            }
-
-            pub fn parse(text: &str) -> Option<RuleId> {
-                match text {
-                    $($id => Some(RuleId::$variant),)*
-                    _ => None,
-                }
-            }
-
-            pub fn meta(self) -> &'static RuleMeta {
-                match self {
-                    $(RuleId::$variant => &$module::META,)*
-                }
-            }
-        }
-    };
-}
-
-rule_ids! {
+codepipeline_action::rule_ids! {
     IngressSshWorld => "ingress-ssh-world", ingress_ssh_world;
     IngressRdpWorld => "ingress-rdp-world", ingress_rdp_world;
     IngressAdminPortWorld => "ingress-admin-port-world", ingress_admin_port_world;

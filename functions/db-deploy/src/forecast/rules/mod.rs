@@ -29,40 +29,7 @@ pub struct RuleMeta {
     pub fix: &'static str,
 }
 
-macro_rules! rule_ids {
-    ($($variant:ident => $id:literal, $module:ident;)*) => {
-        /// Every built-in rule.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum RuleId {
-            $($variant,)*
-        }
-
-        impl RuleId {
-            pub const ALL: &'static [RuleId] = &[$(RuleId::$variant,)*];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(RuleId::$variant => $id,)*
-                }
-            }
-
-            pub fn parse(text: &str) -> Option<RuleId> {
-                match text {
-                    $($id => Some(RuleId::$variant),)*
-                    _ => None,
-                }
-            }
-
-            pub fn meta(self) -> &'static RuleMeta {
-                match self {
-                    $(RuleId::$variant => &$module::META,)*
-                }
-            }
-        }
-    };
-}
-
-rule_ids! {
+codepipeline_action::rule_ids! {
     IndexTooManyColumns => "index-too-many-columns", index_too_many_columns;
     DropTable => "drop-table", drop_table;
     DropColumn => "drop-column", drop_column;
